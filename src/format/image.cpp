@@ -119,12 +119,11 @@ crypto::Sha256Digest sha256_field(ByteSpan field) {
 }
 
 Status put_string(ByteWriter& w, std::string_view value, size_t field, std::string_view code,
-                  std::string_view name) {
+                  std::string_view name, std::string_view owner) {
   // The fields are C strings: one byte is kept for the terminating NUL.
   if (value.size() >= field)
-    return make_error(std::string(code),
-                      fmt::format("{} '{}' is {} bytes; the field holds at most {}", name, value, value.size(),
-                                  field - 1));
+    return make_error(std::string(code), fmt::format("{} '{}' is {} bytes; at most {} fit in {}", name, value,
+                                                     value.size(), field - 1, owner));
   w.fixed_string(value, field);
   return {};
 }
@@ -249,11 +248,11 @@ Result<AppDesc> parse_app_desc(ByteSpan b) {
 Result<Bytes> serialize_app_desc(const AppDesc& d) {
   ByteWriter w(kAppDescSize);
   w.le32(d.magic_word).le32(d.secure_version).fill(8, 0);
-  ESPSEC_TRY(put_string(w, d.version, 32, "image.app_desc_field", "version"));
-  ESPSEC_TRY(put_string(w, d.project_name, 32, "image.app_desc_field", "project name"));
-  ESPSEC_TRY(put_string(w, d.time, 16, "image.app_desc_field", "time"));
-  ESPSEC_TRY(put_string(w, d.date, 16, "image.app_desc_field", "date"));
-  ESPSEC_TRY(put_string(w, d.idf_ver, 32, "image.app_desc_field", "IDF version"));
+  ESPSEC_TRY(put_string(w, d.version, 32, "image.app_desc_field", "app version", "esp_app_desc_t"));
+  ESPSEC_TRY(put_string(w, d.project_name, 32, "image.app_desc_field", "project name", "esp_app_desc_t"));
+  ESPSEC_TRY(put_string(w, d.time, 16, "image.app_desc_field", "time", "esp_app_desc_t"));
+  ESPSEC_TRY(put_string(w, d.date, 16, "image.app_desc_field", "date", "esp_app_desc_t"));
+  ESPSEC_TRY(put_string(w, d.idf_ver, 32, "image.app_desc_field", "IDF version", "esp_app_desc_t"));
   w.raw(d.app_elf_sha256).le16(d.min_efuse_blk_rev_full).le16(d.max_efuse_blk_rev_full);
   w.u8(d.mmu_page_size).u8(d.spi_flash_mode).fill(kAppDescSize - 182, 0);
   return w.take();
@@ -276,8 +275,8 @@ Result<BootloaderDesc> parse_bootloader_desc(ByteSpan b) {
 Result<Bytes> serialize_bootloader_desc(const BootloaderDesc& d) {
   ByteWriter w(kBootloaderDescSize);
   w.u8(kBootloaderDescMagic).fill(2, 0).u8(d.secure_version).le32(d.version);
-  ESPSEC_TRY(put_string(w, d.idf_ver, 32, "image.bootloader_desc_field", "IDF version"));
-  ESPSEC_TRY(put_string(w, d.date_time, 24, "image.bootloader_desc_field", "date and time"));
+  ESPSEC_TRY(put_string(w, d.idf_ver, 32, "image.bootloader_desc_field", "IDF version", "esp_bootloader_desc_t"));
+  ESPSEC_TRY(put_string(w, d.date_time, 24, "image.bootloader_desc_field", "date and time", "esp_bootloader_desc_t"));
   w.fill(16, 0);
   return w.take();
 }
