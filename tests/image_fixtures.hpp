@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/bytes.hpp"
@@ -10,6 +11,12 @@
 #include "format/image.hpp"
 
 namespace espsec::test {
+
+// "ok" or the error code: tests compare reasons as strings.
+template <class T>
+std::string code_of(const Result<T>& result) {
+  return result ? "ok" : result.error().code;
+}
 
 // C3 header as ESP-IDF writes it: DIO, 80 MHz, 4 MB, chip revisions v0.3..v1.99, hash appended.
 image::Header c3_header();

@@ -34,18 +34,8 @@ const char* stage_summary(Stage stage) {
   return "";
 }
 
-// A block valid for this device (esp_secure_boot.h validate_signature_block): magic and CRC
-// (sbv2::parse_block), then the scheme the device is configured for.
-Result<sbv2::SignatureBlock> valid_block(ByteSpan raw, sbv2::Scheme scheme) {
-  ESPSEC_ASSIGN_OR_RETURN(sbv2::SignatureBlock block, sbv2::parse_block(raw));
-  if (block.scheme != scheme)
-    return fail("secure_boot.block_scheme", "{} block, but the device verifies {}", sbv2::scheme_name(block.scheme),
-                sbv2::scheme_name(scheme));
-  return block;
-}
-
-bool is_erased(ByteSpan raw) {
-  return std::all_of(raw.begin(), raw.end(), [](uint8_t b) { return b == 0xFF; });
+Result<Bytes> image_digest(const image::ImageInfo& info, ByteSpan image, sbv2::Scheme scheme) {
+  return image::signed_region_digest(info, image, sbv2::image_digest_alg(scheme));
 }
 
 }  // namespace
@@ -58,19 +48,21 @@ Result<SignatureMatch> verify_signature_sector(ByteSpan sector, ByteSpan image_d
 
   Stage furthest = Stage::kInvalid;
   std::string details;
-  for (size_t i = 0; i < sbv2::kMaxBlocks; ++i) {
-    const ByteSpan raw = sector.subspan(i * sbv2::kBlockSize, sbv2::kBlockSize);
+  const auto slots = sbv2::parse_sector(sector);
+  for (size_t i = 0; i < slots.size(); ++i) {
     auto note = [&](Stage stage, std::string_view what) {
       furthest = std::max(furthest, stage);
       details += fmt::format("{}block {}: {}", details.empty() ? "" : "; ", i, what);
     };
-    if (is_erased(raw)) {
-      note(Stage::kInvalid, "absent");
+    // Valid for this device (validate_signature_block): magic, CRC, then the configured scheme.
+    const std::optional<sbv2::SignatureBlock>& block = slots[i].block;
+    if (!block) {
+      note(Stage::kInvalid, slots[i].erased ? "absent" : slots[i].problem->message);
       continue;
     }
-    auto block = valid_block(raw, config.scheme);
-    if (!block) {
-      note(Stage::kInvalid, block.error().message);
+    if (block->scheme != config.scheme) {
+      note(Stage::kInvalid, fmt::format("{} block, but the device verifies {}", sbv2::scheme_name(block->scheme),
+                                        sbv2::scheme_name(config.scheme)));
       continue;
     }
     const crypto::Sha256Digest key_digest = sbv2::key_digest(block->key_field);
@@ -104,16 +96,6 @@ Result<SignatureMatch> verify_signature_sector(ByteSpan sector, ByteSpan image_d
   return make_error(stage_code(furthest), fmt::format("{} ({})", stage_summary(furthest), details));
 }
 
-Result<Bytes> signed_image_digest(const image::ImageInfo& info, ByteSpan image, sbv2::Scheme scheme) {
-  if (image.size() < info.signed_length)
-    return fail("image.truncated", "signed region (0x{:x} bytes) runs past the end of the data ({} bytes)",
-                info.signed_length, image.size());
-  const crypto::HashAlg alg = sbv2::image_digest_alg(scheme);
-  if (alg == crypto::HashAlg::kSha256 && info.signed_digest)
-    return Bytes(info.signed_digest->begin(), info.signed_digest->end());
-  return crypto::digest(alg, image.first(info.signed_length));
-}
-
 Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip, const VerifyOptions& options) {
   const image::Chip* chip_desc = image::chip_by_id(chip.chip_id);
   if (chip_desc == nullptr) return fail("image.chip_unknown", "chip id {} is not a chip espsec describes", chip.chip_id);
@@ -128,7 +110,8 @@ Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip,
   if (is_app && !info.segments.empty()) {
     if (chip_desc->checks_efuse_block_revision) {
       const ByteSpan desc = info.segment_data(flash, 0);  // >= 256 bytes: check_segments
-      ESPSEC_TRY(image::check_efuse_block_revision(load_le16(desc.data() + 176), load_le16(desc.data() + 178), chip));
+      ESPSEC_TRY(image::check_efuse_block_revision(load_le16(desc.data() + image::kAppDescMinEfuseBlkRevOffset),
+                                                   load_le16(desc.data() + image::kAppDescMaxEfuseBlkRevOffset), chip));
     }
     if (options.require_app_desc) {
       ESPSEC_ASSIGN_OR_RETURN(const image::AppDesc desc, image::require_app_desc(info));
@@ -142,7 +125,7 @@ Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip,
     if (!info.has_signature_sector)
       return fail("image.truncated", "signature sector at offset 0x{:x} runs past the end of the data ({} bytes)",
                   info.signed_length, flash.size());
-    ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, signed_image_digest(info, flash, options.secure_boot->scheme));
+    ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, image_digest(info, flash, options.secure_boot->scheme));
     auto match = verify_signature_sector(flash.subspan(info.signed_length, image::kSectorSize), digest,
                                          *options.secure_boot);
     if (!match) {
@@ -168,11 +151,11 @@ Result<std::vector<crypto::Sha256Digest>> signature_key_digests(const image::Ima
   if (!info.has_signature_sector || image.size() < info.signed_total_length)
     return fail("image.truncated", "signature sector at offset 0x{:x} runs past the end of the data ({} bytes)",
                 info.signed_length, image.size());
-  ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, signed_image_digest(info, image, scheme));
-  const ByteSpan sector = image.subspan(info.signed_length, image::kSectorSize);
+  ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, image_digest(info, image, scheme));
+  const auto slots = sbv2::parse_sector(image.subspan(info.signed_length, image::kSectorSize));
   std::vector<crypto::Sha256Digest> digests;
-  for (size_t i = 0; i < sbv2::kMaxBlocks; ++i) {
-    auto block = sbv2::parse_block(sector.subspan(i * sbv2::kBlockSize, sbv2::kBlockSize));
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const std::optional<sbv2::SignatureBlock>& block = slots[i].block;
     // Past the last valid block: absent, bad magic or CRC, or a digest of some other image.
     if (!block || !crypto::constant_time_equal(block->image_digest, digest)) break;
     if (block->scheme != scheme || !sbv2::signature_verifies(*block))

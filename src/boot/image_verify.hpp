@@ -51,10 +51,6 @@ struct SignatureMatch {
 [[nodiscard]] Result<SignatureMatch> verify_signature_sector(ByteSpan sector, ByteSpan image_digest,
                                                              const SecureBootConfig& config);
 
-// The Secure Boot v2 image digest of a parsed image: SHA-256 (reusing the one computed while
-// parsing) or SHA-384 of bytes [0, signed_length). "image.truncated" when `image` ends earlier.
-[[nodiscard]] Result<Bytes> signed_image_digest(const image::ImageInfo& info, ByteSpan image, sbv2::Scheme scheme);
-
 struct VerifyOptions {
   image::Role role = image::Role::kApp;
   // Bytes of flash the image may occupy: the partition size, or for the bootloader the space up

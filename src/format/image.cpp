@@ -91,8 +91,6 @@ const Chip kChips[] = {
 // ESP-IDF bootloader_common_loader.c IS_FIELD_SET: 0 and 0xFFFF mean "no bound".
 bool revision_bound_set(uint16_t rev_full) { return rev_full != 0 && rev_full != 0xFFFF; }
 
-std::string revision_text(uint32_t rev_full) { return fmt::format("v{}.{}", rev_full / 100, rev_full % 100); }
-
 uint8_t xor_fold(ByteSpan data, uint8_t acc) {
   uint64_t wide = 0;
   size_t i = 0;
@@ -104,12 +102,6 @@ uint8_t xor_fold(ByteSpan data, uint8_t acc) {
   for (int shift = 0; shift < 64; shift += 8) acc ^= static_cast<uint8_t>(wide >> shift);
   for (; i < data.size(); ++i) acc ^= data[i];
   return acc;
-}
-
-crypto::Sha256Digest to_sha256(const Bytes& digest) {
-  crypto::Sha256Digest out{};
-  std::copy_n(digest.begin(), out.size(), out.begin());
-  return out;
 }
 
 crypto::Sha256Digest sha256_field(ByteSpan field) {
@@ -166,6 +158,8 @@ std::string memory_types(const Chip& chip, uint32_t addr) {
   }
   return out;
 }
+
+std::string revision_text(uint32_t rev_full) { return fmt::format("{}.{}", rev_full / 100, rev_full % 100); }
 
 const char* segment_kind_name(SegmentKind kind) {
   switch (kind) {
@@ -238,8 +232,8 @@ Result<AppDesc> parse_app_desc(ByteSpan b) {
   d.date = c_string_field(b.subspan(96, 16));
   d.idf_ver = c_string_field(b.subspan(112, 32));
   d.app_elf_sha256 = sha256_field(b.subspan(144, 32));
-  d.min_efuse_blk_rev_full = load_le16(b.data() + 176);
-  d.max_efuse_blk_rev_full = load_le16(b.data() + 178);
+  d.min_efuse_blk_rev_full = load_le16(b.data() + kAppDescMinEfuseBlkRevOffset);
+  d.max_efuse_blk_rev_full = load_le16(b.data() + kAppDescMaxEfuseBlkRevOffset);
   d.mmu_page_size = b[180];
   d.spi_flash_mode = b[181];
   return d;
@@ -341,14 +335,14 @@ Result<ImageInfo> parse_image(ByteSpan bytes) {
       return fail("image.truncated", "appended SHA-256 (32 bytes at offset 0x{:x}) runs past the end of the file ({} bytes)",
                   info.hashed_length, bytes.size());
     info.hash_stored = sha256_field(bytes.subspan(info.hashed_length, kHashSize));
-    info.hash_computed = to_sha256(sha.clone().finish());
+    info.hash_computed = sha256_field(sha.clone().finish());
     info.image_length += kHashSize;
   }
   info.signed_length = align_up(info.image_length, kSectorSize);
   info.signed_total_length = info.signed_length + kSectorSize;
   if (bytes.size() >= info.signed_length) {
     sha.update(bytes.subspan(info.hashed_length, info.signed_length - info.hashed_length));
-    info.signed_digest = to_sha256(sha.finish());
+    info.signed_digest = sha256_field(sha.finish());
   }
   info.has_signature_sector = bytes.size() >= info.signed_total_length;
 
@@ -358,6 +352,15 @@ Result<ImageInfo> parse_image(ByteSpan bytes) {
     else if (auto boot = parse_bootloader_desc(seg0)) info.bootloader_desc = std::move(*boot);
   }
   return info;
+}
+
+Result<Bytes> signed_region_digest(const ImageInfo& info, ByteSpan image, crypto::HashAlg alg) {
+  if (image.size() < info.signed_length)
+    return fail("image.truncated", "signed region (0x{:x} bytes) runs past the end of the data ({} bytes)",
+                info.signed_length, image.size());
+  if (alg == crypto::HashAlg::kSha256 && info.signed_digest)
+    return Bytes(info.signed_digest->begin(), info.signed_digest->end());
+  return crypto::digest(alg, image.first(info.signed_length));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,12 +374,12 @@ Status check_chip(const Header& header, const ChipState& chip, Role role) {
                 this_chip ? this_chip->display : "unknown");
   }
   if (header.min_chip_rev_full > chip.chip_revision)
-    return fail("image.chip_revision_min", "image needs chip revision >= {}, this chip is {}",
+    return fail("image.chip_revision_min", "image needs chip revision >= v{}, this chip is v{}",
                 revision_text(header.min_chip_rev_full), revision_text(chip.chip_revision));
   // The maximum is not checked for bootloaders (bootloader_common_check_chip_validity).
   if (role == Role::kApp && revision_bound_set(header.max_chip_rev_full) &&
       chip.chip_revision > header.max_chip_rev_full && !chip.disable_wafer_version_major)
-    return fail("image.chip_revision_max", "image supports chip revisions <= {}, this chip is {}",
+    return fail("image.chip_revision_max", "image supports chip revisions <= v{}, this chip is v{}",
                 revision_text(header.max_chip_rev_full), revision_text(chip.chip_revision));
   return {};
 }
@@ -419,10 +422,10 @@ Result<AppDesc> require_app_desc(const ImageInfo& info) {
 
 Status check_efuse_block_revision(uint16_t min_rev_full, uint16_t max_rev_full, const ChipState& chip) {
   if (revision_bound_set(min_rev_full) && min_rev_full > chip.efuse_block_revision)
-    return fail("image.efuse_block_revision_min", "image needs eFuse block revision >= {}, this chip is {}",
+    return fail("image.efuse_block_revision_min", "image needs eFuse block revision >= v{}, this chip is v{}",
                 revision_text(min_rev_full), revision_text(chip.efuse_block_revision));
   if (revision_bound_set(max_rev_full) && chip.efuse_block_revision > max_rev_full && !chip.disable_blk_version_major)
-    return fail("image.efuse_block_revision_max", "image supports eFuse block revisions <= {}, this chip is {}",
+    return fail("image.efuse_block_revision_max", "image supports eFuse block revisions <= v{}, this chip is v{}",
                 revision_text(max_rev_full), revision_text(chip.efuse_block_revision));
   return {};
 }

@@ -57,6 +57,8 @@ inline constexpr size_t kAppDescSize = 256;
 inline constexpr uint8_t kBootloaderDescMagic = 0x50;  // esp_bootloader_desc.h ESP_BOOTLOADER_DESC_MAGIC_BYTE
 inline constexpr size_t kBootloaderDescSize = 80;
 inline constexpr size_t kAppDescFileOffset = kHeaderSize + kSegmentHeaderSize;
+inline constexpr size_t kAppDescMinEfuseBlkRevOffset = 176;  // within esp_app_desc_t
+inline constexpr size_t kAppDescMaxEfuseBlkRevOffset = 178;
 
 // ---------------------------------------------------------------------------------------------
 // Chips
@@ -99,6 +101,8 @@ const char* spi_mode_name(uint8_t mode);       // "DIO"; "?" when unknown
 const char* flash_size_name(uint8_t size_code);  // "4MB"; "?" when unknown
 // Names of the chip's memory regions holding `addr` ("DROM", "BYTE_ACCESSIBLE, DRAM").
 std::string memory_types(const Chip& chip, uint32_t addr);
+// A "full" revision (major * 100 + minor) as "major.minor": 103 -> "1.3".
+std::string revision_text(uint32_t rev_full);
 
 // ---------------------------------------------------------------------------------------------
 // Header
@@ -205,6 +209,11 @@ struct ImageInfo {
   bool hash_ok() const { return hash_stored && hash_computed && *hash_stored == *hash_computed; }
   ByteSpan segment_data(ByteSpan image, size_t index) const;
 };
+
+// Digest of the signed region [0, signed_length) with `alg` (the Secure Boot v2 image digest:
+// SHA-256, or SHA-384 for ECDSA P-384), reusing the SHA-256 parse_image computed.
+// "image.truncated" when `image` ends before signed_length.
+[[nodiscard]] Result<Bytes> signed_region_digest(const ImageInfo& info, ByteSpan image, crypto::HashAlg alg);
 
 // Reads the whole structure in one pass over the bytes (checksum, simple hash and signed-region
 // digest are computed as the data goes by). Rejections, each naming the region:

@@ -29,25 +29,22 @@ const char* flash_frequency_name(const ImageInfo& info) {
   return nullptr;
 }
 
-std::string revision(uint32_t rev_full) { return fmt::format("{}.{}", rev_full / 100, rev_full % 100); }
-
-SignatureBlockReport examine_block(ByteSpan raw, ByteSpan image, const ImageInfo& info) {
+// `digest_for(alg)`: the signed region's digest with that algorithm.
+template <class DigestFor>
+SignatureBlockReport examine_slot(sbv2::SectorSlot slot, DigestFor&& digest_for) {
   SignatureBlockReport out;
-  if (std::all_of(raw.begin(), raw.end(), [](uint8_t b) { return b == 0xFF; })) return out;
-  auto block = sbv2::parse_block(raw);
-  if (!block) {
+  if (slot.erased) return out;
+  if (!slot.block) {
     out.state = State::kInvalid;
-    out.problem = block.error().message;
+    out.problem = slot.problem->message;
     return out;
   }
   out.state = State::kValid;
-  out.key_digest = sbv2::key_digest(block->key_field);
-  const Bytes digest = sbv2::image_digest_alg(block->scheme) == crypto::HashAlg::kSha256 && info.signed_digest
-                           ? Bytes(info.signed_digest->begin(), info.signed_digest->end())
-                           : crypto::digest(sbv2::image_digest_alg(block->scheme), image.first(info.signed_length));
-  out.digest_matches_image = crypto::constant_time_equal(block->image_digest, digest);
-  out.signature_verifies = sbv2::signature_verifies(*block);
-  out.block = std::move(*block);
+  out.key_digest = sbv2::key_digest(slot.block->key_field);
+  out.digest_matches_image =
+      crypto::constant_time_equal(slot.block->image_digest, digest_for(sbv2::image_digest_alg(slot.block->scheme)));
+  out.signature_verifies = sbv2::signature_verifies(*slot.block);
+  out.block = std::move(slot.block);
   return out;
 }
 
@@ -66,10 +63,17 @@ Result<ImageReport> describe_image(ByteSpan bytes) {
   report.padding_length = padding.size();
   report.padding_erased = std::all_of(padding.begin(), padding.end(), [](uint8_t b) { return b == 0xFF; });
   if (info.has_signature_sector) {
-    const ByteSpan sector = bytes.subspan(info.signed_length, kSectorSize);
+    // Each digest at most once: SHA-256 comes from parsing, SHA-384 only for P-384 blocks.
+    std::optional<Bytes> sha256, sha384;
+    auto digest_for = [&](crypto::HashAlg alg) -> const Bytes& {
+      std::optional<Bytes>& cached = alg == crypto::HashAlg::kSha384 ? sha384 : sha256;
+      // The sector is present, so the signed region before it is too.
+      if (!cached) cached = *signed_region_digest(info, bytes, alg);
+      return *cached;
+    };
+    auto slots = sbv2::parse_sector(bytes.subspan(info.signed_length, kSectorSize));
     std::array<SignatureBlockReport, sbv2::kMaxBlocks> blocks;
-    for (size_t i = 0; i < blocks.size(); ++i)
-      blocks[i] = examine_block(sector.subspan(i * sbv2::kBlockSize, sbv2::kBlockSize), bytes, info);
+    for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = examine_slot(std::move(slots[i]), digest_for);
     report.signature_blocks = std::move(blocks);
   }
   report.trailing_length = bytes.size() - (info.has_signature_sector ? info.signed_total_length : padded_end);
@@ -99,8 +103,8 @@ std::string report_text(const ImageReport& report, std::string_view file) {
       h.spi_pin_drv[0] & 0xF, h.spi_pin_drv[0] >> 4, h.spi_pin_drv[1] & 0xF, h.spi_pin_drv[1] >> 4,
       h.spi_pin_drv[2] & 0xF, h.spi_pin_drv[2] >> 4);
   out += fmt::format("Chip ID: {} ({})\n", h.chip_id, info.chip ? std::string(info.chip->display) : "unknown");
-  out += fmt::format("Minimal chip revision: v{}, (legacy min_rev = {})\n", revision(h.min_chip_rev_full), h.min_chip_rev);
-  out += fmt::format("Maximal chip revision: v{}\n", revision(h.max_chip_rev_full));
+  out += fmt::format("Minimal chip revision: v{}, (legacy min_rev = {})\n", revision_text(h.min_chip_rev_full), h.min_chip_rev);
+  out += fmt::format("Maximal chip revision: v{}\n", revision_text(h.max_chip_rev_full));
 
   section(out, "Segments Information");
   out += "Segment   Length   Load addr   File offs  Kind     Memory types\n";
@@ -126,7 +130,7 @@ std::string report_text(const ImageReport& report, std::string_view file) {
                        d->time);
     out += fmt::format("ELF file SHA256: {}\nESP-IDF: {}\n", to_hex(d->app_elf_sha256), d->idf_ver);
     out += fmt::format("Minimal eFuse block revision: {}\nMaximal eFuse block revision: {}\n",
-                       revision(d->min_efuse_blk_rev_full), revision(d->max_efuse_blk_rev_full));
+                       revision_text(d->min_efuse_blk_rev_full), revision_text(d->max_efuse_blk_rev_full));
     if (d->mmu_page_size != 0 && d->mmu_page_size < 32)
       out += fmt::format("MMU page size: {} KB\n", (1u << d->mmu_page_size) / 1024);
     out += fmt::format("Secure version: {}\n", d->secure_version);

@@ -13,7 +13,7 @@ constexpr uint32_t kAppDromAddr = 0x3C000020;
 constexpr uint32_t kAppDramAddr = 0x3FC8B400;
 constexpr uint32_t kAppDramLength = 0x1800;
 constexpr uint32_t kAppIramAddr = 0x40380000;
-constexpr uint32_t kAppIramMaxLength = 0xA000;
+constexpr uint32_t kAppIramLength = 0xA000;
 constexpr uint32_t kAppIromBase = 0x42000000;
 constexpr uint32_t kAppDromGap = 0x4000;
 // Secure padding left in front of the 64 KiB boundary, so the padding segment is not empty.
@@ -22,6 +22,9 @@ constexpr uint64_t kSecurePadSlack = 0x100;
 constexpr uint32_t kBootDramAddr = 0x3FCD5710;
 constexpr uint32_t kBootIramAddr = 0x403CC710;
 constexpr uint32_t kBootIramLoaderAddr = 0x403CE710;
+constexpr size_t kBootDramLength = 0x2000;
+constexpr size_t kBootIramLength = 0x1C00;
+constexpr size_t kBootIramLoaderLength = 0x2400;
 
 // ESP-IDF defaults for the C3: min chip revision v0.3 (ESP32C3_REV_MIN_3), max v1.99
 // (ESP32C3_REV_MAX_FULL), max eFuse block revision v1.99 (ESP_EFUSE_BLOCK_REV_MAX_FULL).
@@ -51,8 +54,6 @@ Header c3_header(uint32_t entry) {
   h.hash_appended = 1;
   return h;
 }
-
-Bytes filler(Rng& rng, size_t length) { return rng.bytes(length); }
 
 uint64_t segments_end(std::span<const SegmentData> segments) {
   uint64_t end = kHeaderSize;
@@ -89,9 +90,9 @@ Result<Bytes> make_app_image(const AppImageSpec& spec) {
   const uint64_t drom_length = target / 4 / kPage * kPage + kPage - kAppDromGap - kAppDromAddr % kPage;
   const uint64_t drom_pages = (kAppDromAddr % kPage + drom_length + kPage - 1) / kPage;
   const auto irom_addr = static_cast<uint32_t>(kAppIromBase + drom_pages * kPage + kAppDromAddr % kPage);
-  Bytes drom_filler = filler(rng, drom_length - kAppDescSize);
-  Bytes dram = filler(rng, kAppDramLength);
-  Bytes iram = filler(rng, kAppIramMaxLength);
+  Bytes drom_filler = rng.bytes(drom_length - kAppDescSize);
+  Bytes dram = rng.bytes(kAppDramLength);
+  Bytes iram = rng.bytes(kAppIramLength);
 
   // The IROM length is what is left once everything else is laid out; only its length matters
   // to the layout, which places nothing but RAM remainders after it.
@@ -113,7 +114,7 @@ Result<Bytes> make_app_image(const AppImageSpec& spec) {
     return fail("image_new.size", "--size {} is too small for this layout", spec.size);
   const uint64_t irom_length = wanted_end - fixed_end;
 
-  Bytes irom = filler(rng, irom_length);
+  Bytes irom = rng.bytes(irom_length);
   // There is no ELF: the IROM contents stand in for it.
   desc.app_elf_sha256 = crypto::sha256(irom);
   ESPSEC_ASSIGN_OR_RETURN(Bytes drom, serialize_app_desc(desc));
@@ -130,11 +131,11 @@ Result<Bytes> make_bootloader_image(const BootloaderImageSpec& spec) {
   desc.idf_ver = spec.idf_version;
   desc.date_time = fmt::format("{} {}", kBuildDate, kBuildTime);
   ESPSEC_ASSIGN_OR_RETURN(Bytes dram, serialize_bootloader_desc(desc));
-  const Bytes dram_filler = filler(rng, 0x2000 - dram.size());
+  const Bytes dram_filler = rng.bytes(kBootDramLength - dram.size());
   dram.insert(dram.end(), dram_filler.begin(), dram_filler.end());
   const std::vector<SegmentData> segments{{kBootDramAddr, std::move(dram)},
-                                          {kBootIramAddr, filler(rng, 0x1C00)},
-                                          {kBootIramLoaderAddr, filler(rng, 0x2400)}};
+                                          {kBootIramAddr, rng.bytes(kBootIramLength)},
+                                          {kBootIramLoaderAddr, rng.bytes(kBootIramLoaderLength)}};
   return build_image(c3_header(kBootIramLoaderAddr), segments);
 }
 

@@ -5,14 +5,14 @@
 // App (all addresses ESP32-C3):
 //   DROM  0x3C000020            esp_app_desc_t, then filler (about a quarter of the image)
 //   DRAM  0x3FC8B400 (6 KiB)    \ sliced by esptool's layout into the gap before IROM,
-//   IRAM  0x40380000 (up to 40 KiB) / the rest after it
+//   IRAM  0x40380000 (40 KiB)       / the rest after it
 //   IROM  0x42000020 + (pages DROM occupies) x 64 KiB: the C3 instruction and data windows
 //         index one shared MMU table, so the two must not use the same page numbers
 //   [secure padding v2: a zero segment so the SHA-256 ends on a 64 KiB boundary]
 // Bootloader (ESP-IDF components/bootloader/subproject/main/ld/esp32c3/bootloader.memory.ld.in):
-//   DRAM  0x3FCD5710            esp_bootloader_desc_t, then filler
-//   IRAM  0x403CC710            (iram_seg)
-//   IRAM  0x403CE710            (iram_loader_seg)
+//   DRAM  0x3FCD5710 (8 KiB)    esp_bootloader_desc_t, then filler
+//   IRAM  0x403CC710 (7 KiB)    (iram_seg)
+//   IRAM  0x403CE710 (9 KiB)    (iram_loader_seg)
 #pragma once
 
 #include <cstdint>

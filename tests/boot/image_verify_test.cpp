@@ -12,10 +12,7 @@
 namespace espsec::boot {
 namespace {
 
-template <class T>
-std::string code_of(const Result<T>& result) {
-  return result ? "ok" : result.error().code;
-}
+using test::code_of;
 
 crypto::Sha256Digest digest_from_file(const std::string& relative) {
   const Bytes raw = test::read_vector(relative);

@@ -11,6 +11,8 @@
 namespace espsec::image {
 namespace {
 
+using test::code_of;
+
 using test::hex;
 
 ImageInfo parsed(ByteSpan bytes) {
@@ -22,11 +24,6 @@ ImageInfo parsed(ByteSpan bytes) {
 std::string error_code(ByteSpan bytes) {
   auto info = parse_image(bytes);
   return info ? "ok" : info.error().code;
-}
-
-template <class T>
-std::string code_of(const Result<T>& result) {
-  return result ? "ok" : result.error().code;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,10 +9,7 @@
 namespace espsec::image {
 namespace {
 
-template <class T>
-std::string code_of(const Result<T>& result) {
-  return result ? "ok" : result.error().code;
-}
+using test::code_of;
 
 AppImageSpec app_spec(uint64_t size, bool secure_pad = false) {
   AppImageSpec spec;
