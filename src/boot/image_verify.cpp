@@ -34,7 +34,7 @@ const char* stage_summary(Stage stage) {
   return "";
 }
 
-Result<Bytes> image_digest(const image::ImageInfo& info, ByteSpan image, sbv2::Scheme scheme) {
+Result<Bytes> secure_boot_digest(const image::ImageInfo& info, ByteSpan image, sbv2::Scheme scheme) {
   return image::signed_region_digest(info, image, sbv2::image_digest_alg(scheme));
 }
 
@@ -125,7 +125,7 @@ Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip,
     if (!info.has_signature_sector)
       return fail("image.truncated", "signature sector at offset 0x{:x} runs past the end of the data ({} bytes)",
                   info.signed_length, flash.size());
-    ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, image_digest(info, flash, options.secure_boot->scheme));
+    ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, secure_boot_digest(info, flash, options.secure_boot->scheme));
     auto match = verify_signature_sector(flash.subspan(info.signed_length, image::kSectorSize), digest,
                                          *options.secure_boot);
     if (!match) {
@@ -151,7 +151,7 @@ Result<std::vector<crypto::Sha256Digest>> signature_key_digests(const image::Ima
   if (!info.has_signature_sector || image.size() < info.signed_total_length)
     return fail("image.truncated", "signature sector at offset 0x{:x} runs past the end of the data ({} bytes)",
                 info.signed_length, image.size());
-  ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, image_digest(info, image, scheme));
+  ESPSEC_ASSIGN_OR_RETURN(const Bytes digest, secure_boot_digest(info, image, scheme));
   const auto slots = sbv2::parse_sector(image.subspan(info.signed_length, image::kSectorSize));
   std::vector<crypto::Sha256Digest> digests;
   for (size_t i = 0; i < slots.size(); ++i) {
