@@ -93,6 +93,12 @@ Hasher& Hasher::update(ByteSpan data) {
   return *this;
 }
 
+Hasher Hasher::clone() const {
+  Hasher copy(alg_);
+  if (EVP_MD_CTX_copy_ex(copy.impl_->ctx.get(), impl_->ctx.get()) != 1) die("digest copy");
+  return copy;
+}
+
 Bytes Hasher::finish() {
   Bytes out(digest_size(alg_));
   unsigned int len = 0;

@@ -27,6 +27,9 @@ class Hasher {
   ~Hasher();
 
   Hasher& update(ByteSpan data);
+  // An independent hasher in the same state: digests of a prefix and of the whole stream
+  // from one pass over the data.
+  Hasher clone() const;
   // Returns the digest and resets the hasher for reuse with the same algorithm.
   Bytes finish();
   HashAlg alg() const { return alg_; }

@@ -32,6 +32,15 @@ TEST(HashKat, StreamingEqualsOneShotAndResets) {
   EXPECT_EQ(to_hex(h.finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(HashKat, CloneDigestsThePrefixWhileTheOriginalContinues) {
+  Hasher h(HashAlg::kSha256);
+  h.update(as_bytes("ab"));
+  Hasher prefix = h.clone();
+  h.update(as_bytes("c"));
+  EXPECT_EQ(to_hex(prefix.finish()), to_hex(sha256(as_bytes("ab"))));
+  EXPECT_EQ(to_hex(h.finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 TEST(HashKat, HmacSha256MatchesRfc4231Case2) {
   EXPECT_EQ(to_hex(hmac_sha256(SecretBytes::copy_of(as_bytes("Jefe")),
                                as_bytes("what do ya want for nothing?"))),
