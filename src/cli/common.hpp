@@ -37,5 +37,6 @@ void print_error(const Error& error);
 // Registration of every command group; each lives in its own file.
 void register_secure(CLI::App& app, Runner& runner);
 void register_image(CLI::App& app, Runner& runner);
+void register_ota(CLI::App& app, Runner& runner);
 
 }  // namespace espsec::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   Runner runner;
   register_secure(app, runner);
   register_image(app, runner);
+  register_ota(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
