@@ -2,6 +2,7 @@
 // the binary the bootloader reads, or a binary back to CSV; option names follow gen_esp32part.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
