@@ -38,5 +38,6 @@ void print_error(const Error& error);
 void register_secure(CLI::App& app, Runner& runner);
 void register_image(CLI::App& app, Runner& runner);
 void register_ota(CLI::App& app, Runner& runner);
+void register_partition_table(CLI::App& app, Runner& runner);
 
 }  // namespace espsec::cli

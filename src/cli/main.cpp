@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   register_secure(app, runner);
   register_image(app, runner);
   register_ota(app, runner);
+  register_partition_table(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
