@@ -36,5 +36,8 @@ void print_error(const Error& error);
 
 // Registration of every command group; each lives in its own file.
 void register_secure(CLI::App& app, Runner& runner);
+// Adds encrypt, decrypt, generate-rsa-key and generate-ecc-key to an existing `image` group.
+void register_image_encryption(CLI::App& image_group, Runner& runner);
+void register_certs(CLI::App& app, Runner& runner);
 
 }  // namespace espsec::cli

@@ -12,6 +12,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--espsec-version", ESPSEC_VERSION);
   Runner runner;
   register_secure(app, runner);
+  {
+    // The `image` group may already exist (image info/new); encryption joins it either way.
+    auto existing = app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "image"; });
+    CLI::App* image = existing.empty() ? add_command(app, "image", "Firmware images") : existing.front();
+    image->require_subcommand(1);
+    register_image_encryption(*image, runner);
+  }
+  register_certs(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
