@@ -127,23 +127,31 @@ Result<std::set<std::string>> parse_filter_csv(std::string_view text) {
   std::vector<size_t> row_lines;
   std::vector<std::string> row;
   std::string field;
-  bool in_row = false, quoted = false, field_started = false;
+  bool in_row = false;          // some character of the current row was read
+  bool at_field_start = true;   // nothing of the current field read yet (a quote opens quoting)
+  bool quoted = false;
   size_t line = 1, row_line = 1;
   auto end_field = [&] {
     row.push_back(std::move(field));
     field.clear();
-    field_started = false;
+    at_field_start = true;
+  };
+  auto end_row = [&] {
+    // An empty line is a row without fields, as Python's csv module yields it.
+    if (!row.empty() || !at_field_start) end_field();
+    rows.push_back(std::move(row));
+    row_lines.push_back(row_line);
+    row.clear();
+    in_row = false;
   };
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field.push_back('"');
-          ++i;
-        } else {
-          quoted = false;
-        }
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field.push_back('"');
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
       } else {
         if (c == '\n') ++line;
         field.push_back(c);
@@ -155,30 +163,21 @@ Result<std::set<std::string>> parse_filter_csv(std::string_view text) {
       row_line = line;
     }
     if (c == '\n') {
-      // An empty line is a row without fields, as Python's csv module yields it.
-      if (field_started || !row.empty()) end_field();
-      rows.push_back(std::move(row));
-      row_lines.push_back(row_line);
-      row.clear();
-      in_row = false;
+      end_row();
       ++line;
     } else if (c == ',') {
       end_field();
-      field_started = true;
-    } else if (c == '"' && !field_started) {
+    } else if (c == '"' && at_field_start) {
       quoted = true;
-      field_started = true;
+      at_field_start = false;
     } else {
+      // Characters after a closing quote join the field (csv's non-strict mode).
       field.push_back(c);
-      field_started = true;
+      at_field_start = false;
     }
   }
   if (quoted) return fail("certs.filter_quote", "line {}: a quoted field is never closed", row_line);
-  if (in_row) {
-    if (field_started || !row.empty()) end_field();
-    rows.push_back(std::move(row));
-    row_lines.push_back(row_line);
-  }
+  if (in_row) end_row();
   if (rows.empty()) return fail("certs.filter_empty", "the filter CSV is empty (it needs a header row)");
   std::set<std::string> names;
   for (size_t r = 1; r < rows.size(); ++r) {
