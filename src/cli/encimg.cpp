@@ -137,10 +137,12 @@ Status generate_ecc_key(const fs::path& dir) {
   const fs::path pub_path = dir / "device_pub_key.pem";
   if (fs::exists(pub_path)) return fail("io.exists", "{} already exists; not overwriting it", pub_path.string());
   crypto::SystemRng rng;
-  for (;;) {
+  // A random key derives an invalid scalar with probability about 2^-32; upstream draws again.
+  constexpr int kAttempts = 64;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
     SecretBytes hmac_key = rng.secret(encimg::kHmacKeySize);
     auto device = encimg::derive_ecies_device_key(hmac_key);
-    if (!device && device.error().code == "encimg.hmac_key_scalar") continue;  // as upstream: draw again
+    if (!device && device.error().code == "encimg.hmac_key_scalar") continue;
     if (!device) return std::unexpected(device.error());
     ESPSEC_TRY(create_file_exclusive(hmac_path, hmac_key.expose(), FileMode::kSecret));
     ESPSEC_TRY(create_file_exclusive(pub_path, device->public_key().to_pem(), FileMode::kPublic));
@@ -148,6 +150,7 @@ Status generate_ecc_key(const fs::path& dir) {
                hmac_path.string(), pub_path.string());
     return {};
   }
+  return fail("encimg.rng", "the random generator produced no usable HMAC key in {} attempts", kAttempts);
 }
 
 }  // namespace
