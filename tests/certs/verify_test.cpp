@@ -164,13 +164,6 @@ TEST(CertsVerify, EmptyChainAndBadPem) {
 // Run-time PKI: root -> intermediate -> leaf, valid 2020..2040 unless a test says otherwise.
 class CertsVerifyPki : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root = test::issue(test::CertSpec().named("Test Root").valid(k2020, k2040).as_ca().serial_number(1),
-                       test::p256_key(), nullptr);
-    inter = test::issue(test::CertSpec().named("Test Issuing CA").valid(k2020, k2040).as_ca().serial_number(2),
-                        test::p256_key(), &root);
-    leaf = make_leaf(test::CertSpec());
-  }
   test::Issued make_leaf(test::CertSpec spec, const test::Issued* issuer = nullptr) {
     if (spec.not_before == 0) spec.not_before = k2020;
     if (spec.not_after == 0) spec.not_after = k2040;
@@ -184,10 +177,13 @@ class CertsVerifyPki : public ::testing::Test {
     return code_of(verify_chain(bundle(), chain, at(now, host)));
   }
 
-  test::Issued root{test::issue(test::CertSpec().valid(k2020, k2040), test::p256_key(), nullptr)};
-  test::Issued inter = root;
-  test::Issued leaf = root;
+  // Members initialise in this order.
+  test::Issued root = test::issue(test::CertSpec().named("Test Root").valid(k2020, k2040).as_ca().serial_number(1),
+                                  test::p256_key(), nullptr);
+  test::Issued inter = test::issue(
+      test::CertSpec().named("Test Issuing CA").valid(k2020, k2040).as_ca().serial_number(2), test::p256_key(), &root);
   int serial_ = 0;
+  test::Issued leaf = make_leaf(test::CertSpec());
 };
 
 TEST_F(CertsVerifyPki, GoodChainWithBundleAndWithCa) {
