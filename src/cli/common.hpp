@@ -37,7 +37,10 @@ void print_error(const Error& error);
 // Registration of every command group; each lives in its own file.
 void register_secure(CLI::App& app, Runner& runner);
 void register_image(CLI::App& app, Runner& runner);
+// Adds encrypt, decrypt, generate-rsa-key and generate-ecc-key to the `image` group.
+void register_image_encryption(CLI::App& image_group, Runner& runner);
 void register_ota(CLI::App& app, Runner& runner);
 void register_partition_table(CLI::App& app, Runner& runner);
+void register_certs(CLI::App& app, Runner& runner);
 
 }  // namespace espsec::cli

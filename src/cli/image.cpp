@@ -100,7 +100,7 @@ Status new_app(const NewOptions& o, uint64_t seed) {
 }  // namespace
 
 void register_image(CLI::App& app, Runner& runner) {
-  CLI::App* group = add_command(app, "image", "ESP app and bootloader images (esptool image-info, synthetic images)");
+  CLI::App* group = add_command(app, "image", "ESP app and bootloader images: info, synthetic images, pre-encryption");
   group->require_subcommand(1);
   {
     auto* cmd = add_command(*group, "info", "Describe an app or bootloader image and its signature sector");
@@ -132,6 +132,7 @@ void register_image(CLI::App& app, Runner& runner) {
       return o->bootloader ? new_bootloader(*o, seed) : new_app(*o, seed);
     });
   }
+  register_image_encryption(*group, runner);
 }
 
 }  // namespace espsec::cli

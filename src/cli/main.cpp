@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   register_image(app, runner);
   register_ota(app, runner);
   register_partition_table(app, runner);
+  register_certs(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
