@@ -391,9 +391,14 @@ Result<Staged> Batch::set_field(const FieldInfo& f, ByteSpan value) {
   // A field must read back as the value asked for, so a value lacking a burned 1 is refused
   // (espefuse words it so; it would otherwise fail its read-back check). WR_DIS and RD_DIS
   // collect single protection bits, so their earlier bits are kept instead.
-  if (f.name != "WR_DIS" && f.name != "RD_DIS" && bits_or(requested, old) != requested)
+  if (f.name != "WR_DIS" && f.name != "RD_DIS" && bits_or(requested, old) != requested) {
+    // Data fields may carry key material: their bits never go into a message.
+    if (f.type == FieldType::kBytes)
+      return fail("efuse.clear_bits", "New value contains some bits that cannot be cleared ({} already holds other data)",
+                  f.name);
     return fail("efuse.clear_bits", "New value contains some bits that cannot be cleared (value will be {})",
                 bitstring_text(bits_or(old, requested), f.bit_len));
+  }
   if (is_subset(requested, current)) return Staged::kAlreadyBurned;
   if (requested == queued) return Staged::kAlreadyQueued;
   if (!c.field_readable(f))

@@ -239,10 +239,11 @@ Result<AfterBurn> stage_burn_efuse(const Controller& c, Batch& batch, std::span<
   for (const Request& r : requests) {
     out.line("    - '{}' ({}) {} -> {}", r.field->name, r.field->description,
              bitstring_text(c.read_bits(*r.field), r.field->bit_len), bitstring_text(r.value, r.field->bit_len));
-    ESPSEC_ASSIGN_OR_RETURN(Staged staged, batch.set_field(*r.field, r.value));
-    if (staged == Staged::kAlreadyBurned)
+    auto staged = batch.set_field(*r.field, r.value);
+    if (!staged) return std::unexpected(with_context(staged.error(), r.field->name));
+    if (*staged == Staged::kAlreadyBurned)
       out.line("\tThe same value for {} is already burned. Do not change the eFuse.", r.field->name);
-    else if (staged == Staged::kAlreadyQueued)
+    else if (*staged == Staged::kAlreadyQueued)
       out.line("\tThe same value for {} is already prepared for the burn operation.", r.field->name);
     after.values.push_back({r.field, r.value});
   }

@@ -245,14 +245,16 @@ std::vector<std::string> coding_error_lines(const Controller& c) {
   return out;
 }
 
+std::string block_line(const BlockInfo& b, ByteSpan bits, std::string_view label) {
+  std::string out = fmt::format("{:<15} ({:<16}) [{:<2}] {}:", b.name, b.alias.substr(0, std::min<size_t>(16, b.alias.size())),
+                                b.id, label);
+  for (size_t k = 0; k + 4 <= bits.size(); k += 4) out += fmt::format(" {:08x}", load_le32(bits.data() + k));
+  return out + "\n";
+}
+
 std::string dump_text(const Controller& c) {
   std::string out;
-  for (const BlockInfo& b : c.chip().blocks) {
-    const Bytes data = c.read_block(b.id);
-    out += fmt::format("{:<15} ({:<16}) [{:<2}] dump:", b.name, b.alias.substr(0, std::min<size_t>(16, b.alias.size())), b.id);
-    for (size_t k = 0; k < b.words; ++k) out += fmt::format(" {:08x}", load_le32(data.data() + 4 * k));
-    out += "\n";
-  }
+  for (const BlockInfo& b : c.chip().blocks) out += block_line(b, c.read_block(b.id), "dump");
   return out;
 }
 

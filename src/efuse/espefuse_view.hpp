@@ -52,7 +52,10 @@ enum class SummaryFormat { kSummary, kJson, kValueOnly };
 // "Error(s) in BLOCKn [ERRORS:e FAIL:f]." for every block with coding errors.
 std::vector<std::string> coding_error_lines(const Controller& c);
 
-// `dump` to the console: "BLOCK0          (                ) [0 ] dump: 00000000 ..." per block.
+// One block as espefuse prints it: "BLOCK0          (                ) [0 ] dump: 00000000 ...",
+// `label` being "dump", "read_regs", "to_write"...
+std::string block_line(const BlockInfo& block, ByteSpan bits, std::string_view label);
+// `dump` to the console: block_line(..., "dump") for every block.
 std::string dump_text(const Controller& c);
 // A block as `dump --format split/joint` stores it: register order, word 0 little-endian first.
 Bytes dump_block(const Controller& c, unsigned id);
