@@ -4,6 +4,7 @@
 // together in one batch, and read commands run again after the burn.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -147,8 +148,12 @@ Result<const ChipDescription*> chosen_chip(const Globals& g) {
     return fail("efuse.no_serial",
                 "espsec efuse works on virtual eFuses only; serial ports are not supported (use --virt, and "
                 "--path-efuse-file FILE to keep the eFuses)");
-  // With --virt and no --chip espefuse would emulate an ESP32; espsec emulates the ESP32-C3.
-  const std::string chip = g.chip == "auto" ? "esp32c3" : g.chip;
+  // As esptool's ChipType: case and dashes do not matter ("ESP32-C3"). With --virt and no --chip
+  // espefuse would emulate an ESP32; espsec emulates the ESP32-C3.
+  std::string chip;
+  for (char ch : g.chip)
+    if (ch != '-') chip += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (chip == "auto") chip = "esp32c3";
   if (const ChipDescription* c = find_chip(chip)) {
     if (!g.virt)
       return fail("efuse.virtual_only",
@@ -398,7 +403,7 @@ void register_efuse(CLI::App& app, Runner& runner) {
     auto bits = std::make_shared<std::vector<unsigned>>();
     auto options = std::make_shared<StageOptions>();
     cmd->add_option("block", *block, "Block name (BLOCK0, BLOCK_KEY0, BLOCK4, ...)")->required()->check(names_only);
-    cmd->add_option("bit_number", *bits, "Bit numbers within the block")->required();
+    cmd->add_option("bit_number", *bits, "Bit numbers within the block")->required()->check(names_only);
     cmd->add_flag(option_names("force-write-always"), options->force_write_always,
                   "Skip protected targets instead of failing");
     on_parsed(cmd, state, {"burn-bit", true, [=](Session& s) {

@@ -66,6 +66,17 @@ Bytes from_uint(uint64_t value, size_t length) {
 
 bool exceeds(uint64_t value, size_t length) { return length < 64 && (value >> length) != 0; }
 
+std::string hex_text(ByteSpan bytes, std::string_view separator) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i) out += separator;
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xF];
+  }
+  return out;
+}
+
 std::string bitstring_text(ByteSpan bits, size_t length) {
   std::string out;
   if (length % 4 == 0) {

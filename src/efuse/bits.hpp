@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/bytes.hpp"
 
@@ -33,6 +34,9 @@ uint64_t to_uint(ByteSpan bits);
 Bytes from_uint(uint64_t value, size_t length);
 // True when `value` needs more than `length` bits.
 bool exceeds(uint64_t value, size_t length);
+
+// Bytes as lowercase hex pairs joined by `separator` ("6a 3e 0e", "aa:bb:cc").
+std::string hex_text(ByteSpan bytes, std::string_view separator);
 
 // How Python's bitstring prints `length` bits: "0x" and hex digits when the length is a
 // multiple of 4, else "0b" and binary digits, most significant first (espefuse's raw column).

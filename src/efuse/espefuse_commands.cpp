@@ -27,10 +27,11 @@ std::string masked(size_t bytes) {
   return out;
 }
 
-std::string hex_spaced(ByteSpan bytes) {
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); ++i) out += fmt::format("{}{:02x}", i ? " " : "", bytes[i]);
-  return out;
+// binascii.unhexlify: an even number of hex digits and nothing else.
+std::optional<Bytes> unhexlify(std::string_view hex) {
+  if (hex.empty() || !std::all_of(hex.begin(), hex.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); }))
+    return std::nullopt;
+  return from_hex(hex);
 }
 
 bool protection_error(const Error& e) { return e.code == "efuse.read_protected" || e.code == "efuse.write_protected"; }
@@ -116,7 +117,7 @@ Result<Bytes> parse_burn_value(const Controller& c, const FieldInfo& f, std::opt
     for (char ch : *text)
       if (ch != ':') hexdigits += ch;
     if (hexdigits.size() != 12) return bad("MAC Address needs to be a 6-byte hexadecimal number (12 hexadecimal characters)!");
-    auto mac = from_hex(hexdigits);
+    auto mac = unhexlify(hexdigits);
     if (!mac) return bad(fmt::format("MAC Address '{}' holds a character that is not hexadecimal", *text));
     if ((*mac)[0] & 0x01) return bad("Custom MAC must be a unicast MAC!");
     if (f.name != "CUSTOM_MAC") return bad("Writing Factory MAC address is not supported");
@@ -146,9 +147,8 @@ Result<Bytes> parse_burn_value(const Controller& c, const FieldInfo& f, std::opt
     std::string_view hex = *text;
     const bool number = hex.starts_with("0x");
     if (number) hex.remove_prefix(2);
-    auto bytes = hex.size() % 2 == 0 ? from_hex(hex) : std::nullopt;
-    if (!bytes || (hex.empty() && !number && text->empty()))
-      return bad(fmt::format("'{}' is not hexadecimal data for eFuse '{}'", *text, f.name));
+    auto bytes = unhexlify(hex);
+    if (!bytes) return bad(fmt::format("'{}' is not hexadecimal data for eFuse '{}'", *text, f.name));
     // "0x..." is a number (most significant byte first); plain hex is bytes in register order.
     if (number) std::reverse(bytes->begin(), bytes->end());
     if (bytes->size() * 8 != f.bit_len)
@@ -296,7 +296,7 @@ Result<AfterBurn> stage_burn_key(const Controller& c, Batch& batch, std::span<co
     const FieldInfo& purpose_field = c.field(b.key_purpose_field);
     SecretBytes data = requests[i].data.clone();
     if (purpose.reverse_on_burn) reverse_bytes(data.expose_mutable());
-    out.line(" - {} -> [{}]", b.name, options.show_sensitive_info ? hex_spaced(data.expose()) : masked(data.size()));
+    out.line(" - {} -> [{}]", b.name, options.show_sensitive_info ? hex_text(data.expose(), " ") : masked(data.size()));
     if (purpose.reverse_on_burn) out.line("\tReversing byte order for AES-XTS hardware peripheral...");
     const size_t want = data_field->bit_len / 8u;
     if (data.size() != want)

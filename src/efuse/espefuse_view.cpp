@@ -11,15 +11,6 @@
 namespace espsec::efuse {
 namespace {
 
-std::string hex_bytes(ByteSpan bytes, std::string_view separator) {
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i) out += separator;
-    out += fmt::format("{:02x}", bytes[i]);
-  }
-  return out;
-}
-
 // Python repr() of a float: the shortest round-trip digits, always with a decimal point.
 std::string python_float(double value) {
   std::string text = fmt::format("{}", value);
@@ -114,7 +105,7 @@ FieldValue field_meaning(const Controller& c, const FieldInfo& f, ByteSpan bits)
                                      ? fmt::format("Block{} has ERRORS:{} FAIL:{}.", f.block, e.errors,
                                                    e.fail ? "True" : "False")
                                      : "OK";
-      return {fmt::format("{} ({})", hex_bytes(mac, ":"), status)};
+      return {fmt::format("{} ({})", hex_text(mac, ":"), status)};
     }
     case FieldKind::kKeyPurpose:
       for (const KeyPurposeInfo& p : c.chip().key_purposes)
@@ -132,7 +123,7 @@ FieldValue field_meaning(const Controller& c, const FieldInfo& f, ByteSpan bits)
     default: break;
   }
   switch (f.type) {
-    case FieldType::kBytes: return {hex_bytes(bits, " ")};
+    case FieldType::kBytes: return {hex_text(bits, " ")};
     case FieldType::kBool: return {raw != 0};
     case FieldType::kUint: return {static_cast<int64_t>(raw)};
   }
