@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -364,6 +365,14 @@ TEST(EfuseCli, EfuseFileThatIsNot512BytesIsRefused) {
   test::write_bytes(file, garbled);
   expect_refused(test::run_cli(efuse_cmd(file, {"burn-efuse", "DIS_TWAI", "1"})), "is read-protected but the eFuse file");
   EXPECT_EQ(test::read_bytes(file), garbled);
+}
+
+TEST(EfuseCli, EfuseFileMustBeARegularFile) {
+  test::TempDir dir;
+  const fs::path fifo = dir / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_refused(test::run_cli(efuse_cmd(fifo, {"summary"})), "is not a regular file");
+  expect_refused(test::run_cli(efuse_cmd(dir.path(), {"summary"})), "is not a regular file");
 }
 
 TEST(EfuseCli, OnlyVirtualEsp32c3IsSupported) {
