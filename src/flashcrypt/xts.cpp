@@ -34,9 +34,11 @@ Status FlashXts::decrypt(uint32_t address, ByteSpan in, MutableByteSpan out) {
 }
 
 Status FlashXts::transform(bool encrypt, uint32_t address, ByteSpan in, MutableByteSpan out) {
-  if (address % 16 != 0) return fail("flashcrypt.address", "flash address 0x{:x} must be a multiple of 16", address);
+  // Wording of espsecure's _flash_encryption_operation_aes_xts.
+  if (address % 16 != 0)
+    return fail("flashcrypt.address", "Starting flash address 0x{:x} must be a multiple of 16.", address);
   if (in.size() % 16 != 0)
-    return fail("flashcrypt.length", "data length ({}) must be a multiple of 16", in.size());
+    return fail("flashcrypt.length", "Input data length ({}) must be a multiple of 16.", in.size());
   if (out.size() < in.size()) return fail("flashcrypt.buffer", "output buffer too small");
   if (static_cast<uint64_t>(address) + in.size() > (uint64_t{1} << 32))
     return fail("flashcrypt.range", "data runs past the 4 GiB flash address space");
