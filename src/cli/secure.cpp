@@ -3,6 +3,7 @@
 // underscore spellings are accepted too. Each command parses options, calls src/signing or
 // src/flashcrypt, prints, and writes its output atomically.
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <memory>
@@ -42,6 +43,12 @@ Result<T> about(Result<T> result, const std::string& file) {
 }
 
 Result<Bytes> read_input(const std::string& path) { return read_file(path); }
+
+// An output computed from inputs that stay on disk: written atomically (never partial), without
+// the fsync that would double the time of large outputs; rerunning the command recreates it.
+Status write_derived(const std::string& path, ByteSpan data) {
+  return write_file_atomic(path, data, FileMode::kPublic, Durability::kAtomicOnly);
+}
 
 // espsecure's _check_output_is_not_input, by path and by inode; also the guard that no output
 // ever replaces a key file.
@@ -140,7 +147,7 @@ Status extract_public_key(const std::string& version, const std::string& keyfile
     ESPSEC_ASSIGN_OR_RETURN(const auto key, about(signing::load_signing_key(file.expose()), keyfile));
     public_key = key.public_key().to_pem();
   }
-  ESPSEC_TRY(write_file_atomic(out, public_key));
+  ESPSEC_TRY(write_derived(out, public_key));
   fmt::print("\"{}\" public key extracted to \"{}\".\n", keyfile, out);
   return {};
 }
@@ -150,7 +157,7 @@ Status digest_sbv2_public_key(const std::string& keyfile, const std::string& out
   ESPSEC_ASSIGN_OR_RETURN(const auto key, read_verification_key(keyfile));
   ESPSEC_ASSIGN_OR_RETURN(const auto digest, about(sbv2::key_digest(key), keyfile));
   fmt::print("Writing the public key digest of \"{}\" to \"{}\".\n", keyfile, out);
-  return write_file_atomic(out, digest);
+  return write_derived(out, digest);
 }
 
 // ---- signatures ----
@@ -194,31 +201,36 @@ Status sign_data(const SignOptions& o) {
       signatures.push_back(std::move(signature));
     }
   }
-  ESPSEC_ASSIGN_OR_RETURN(Bytes contents, read_input(o.datafile));
+  ESPSEC_ASSIGN_OR_RETURN(const MappedFile input, map_file(o.datafile));
   signing::SignRequest request;
   request.keys = keys;
   request.precalculated_keys = pub_keys;
   request.precalculated_signatures = signatures;
   request.append_signatures = o.append;
   ESPSEC_ASSIGN_OR_RETURN(const auto signed_image,
-                          about(signing::sign_image(std::move(contents), request, print_line), o.datafile));
-  ESPSEC_TRY(write_file_atomic(out, signed_image.image));
+                          about(signing::sign_image(input.bytes(), request, print_line), o.datafile));
+  ESPSEC_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::create(out));
+  ESPSEC_TRY(writer.write_from(input, 0, signed_image.data_length));
+  ESPSEC_TRY(writer.write(Bytes(signed_image.padding, 0xFF)));
+  ESPSEC_TRY(writer.write(signed_image.sector));
+  // In place, the input itself is replaced: that write must survive a power cut.
+  ESPSEC_TRY(writer.commit(o.output.empty() ? Durability::kDurable : Durability::kAtomicOnly));
   fmt::print("Signed {} bytes of data from \"{}\". Signature sector now has {} signature blocks.\n",
-             signed_image.signed_length, o.datafile, signed_image.total_blocks);
+             signed_image.signed_length(), o.datafile, signed_image.total_blocks);
   return {};
 }
 
 Status verify_signature(const std::string& version, const std::string& keyfile, const std::string& datafile) {
   ESPSEC_TRY(require_v2(version, "verify-signature"));
   ESPSEC_ASSIGN_OR_RETURN(const auto key, read_verification_key(keyfile));
-  ESPSEC_ASSIGN_OR_RETURN(const Bytes image, read_input(datafile));
-  ESPSEC_TRY(about(signing::verify_image(image, key, print_line), datafile));
+  ESPSEC_ASSIGN_OR_RETURN(const MappedFile image, map_file(datafile));
+  ESPSEC_TRY(about(signing::verify_image(image.bytes(), key, print_line), datafile));
   return {};
 }
 
 Status signature_info_v2(const std::string& datafile) {
-  ESPSEC_ASSIGN_OR_RETURN(const Bytes image, read_input(datafile));
-  ESPSEC_ASSIGN_OR_RETURN(const auto info, about(signing::signature_info(image, print_line), datafile));
+  ESPSEC_ASSIGN_OR_RETURN(const MappedFile image, map_file(datafile));
+  ESPSEC_ASSIGN_OR_RETURN(const auto info, about(signing::signature_info(image.bytes(), print_line), datafile));
   // espsecure stops quietly at any invalid slot; a damaged (not erased) block is an error here.
   if (info.corrupt_block)
     return fail("secure.corrupt_block", "{}: signature block {} is not a valid Secure Boot v2 block: {}", datafile, *info.corrupt_block,
@@ -237,9 +249,60 @@ struct FlashCryptOptions {
   std::string input;
 };
 
+// Transforms `in` a chunk at a time into the output file, so that a large image is never held
+// twice in memory. Chunks end on 128-byte flash units, so no unit is split between two calls.
+Status stream_xts(flashcrypt::FlashXts& xts, bool encrypt, uint32_t address, ByteSpan in, const std::string& output) {
+  constexpr size_t kChunk = size_t{1} << 20;
+  ESPSEC_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::create(output));
+  Bytes buffer(std::min(in.size(), kChunk + flashcrypt::kXtsUnit));
+  size_t done = 0;
+  while (done < in.size()) {
+    const uint64_t here = uint64_t{address} + done;
+    const uint64_t unit_end = align_up(here + kChunk, flashcrypt::kXtsUnit) - here;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(unit_end, in.size() - done));
+    const uint32_t at = static_cast<uint32_t>(here);
+    const MutableByteSpan out = MutableByteSpan(buffer).first(n);
+    ESPSEC_TRY(encrypt ? xts.encrypt(at, in.subspan(done, n), out) : xts.decrypt(at, in.subspan(done, n), out));
+    ESPSEC_TRY(writer.write(out));
+    done += n;
+  }
+  return writer.commit(Durability::kAtomicOnly);
+}
+
 std::string key_size_message(size_t key_file_bytes, bool extended) {
   if (extended) return fmt::format("Using {}-bit key (extended).", key_file_bytes * 8);
   return fmt::format("Using {}-bit key.", key_file_bytes * 8);
+}
+
+Status xts_flash_crypt(const FlashCryptOptions& o, bool encrypt, uint32_t address, const SecretBytes& key) {
+  ESPSEC_ASSIGN_OR_RETURN(auto xts, about(flashcrypt::FlashXts::from_key_file_bytes(key), o.keyfile));
+  print_line(key_size_message(key.size(), xts.key_extended()));
+  ESPSEC_ASSIGN_OR_RETURN(const MappedFile input, map_file(o.input));
+  const ByteSpan in = input.bytes();
+  ESPSEC_TRY(about(flashcrypt::FlashXts::check_range(address, in.size()), o.input));
+  if (in.empty()) return fail("secure.empty_input", "{}: Input data must be longer than 0.", o.input);
+  return stream_xts(xts, encrypt, address, in, o.output);
+}
+
+// ESP32: message order and padding as espsecure's _flash_encryption_operation_esp32.
+Status legacy_flash_crypt(const FlashCryptOptions& o, bool encrypt, uint32_t address, uint32_t conf,
+                          const SecretBytes& key) {
+  ESPSEC_ASSIGN_OR_RETURN(const auto legacy,
+                          about(flashcrypt::LegacyFlashCrypt::from_key_file_bytes(key, conf), o.keyfile));
+  print_line(key_size_message(key.size(), legacy.key_extended()));
+  ESPSEC_ASSIGN_OR_RETURN(Bytes data, read_input(o.input));
+  if (address % 16 != 0)
+    return fail("flashcrypt.address", "{}: Starting flash address 0x{:x} must be a multiple of 16.", o.input, address);
+  if (conf == 0) print_line("Warning: Setting FLASH_CRYPT_CONF to zero is not recommended.");
+  if (data.empty()) return fail("secure.empty_input", "{}: Input data must be longer than 0.", o.input);
+  if (encrypt) {
+    crypto::SystemRng rng;
+    if (const size_t pad = flashcrypt::pad_with_random(data, rng); pad != 0)
+      print_line(fmt::format(
+          "Note: Padding with {} bytes of random data (encrypted data must be multiple of 16 bytes long).", pad));
+  }
+  ESPSEC_TRY(about(encrypt ? legacy.encrypt(address, data, data) : legacy.decrypt(address, data, data), o.input));
+  return write_derived(o.output, data);
 }
 
 Status flash_crypt(const FlashCryptOptions& o, bool encrypt) {
@@ -248,33 +311,7 @@ Status flash_crypt(const FlashCryptOptions& o, bool encrypt) {
   ESPSEC_ASSIGN_OR_RETURN(const uint32_t address, parse_u32(o.address, "--address"));
   ESPSEC_ASSIGN_OR_RETURN(const uint32_t conf, parse_u32(o.flash_crypt_conf, "--flash-crypt-conf"));
   ESPSEC_ASSIGN_OR_RETURN(const SecretBytes key, read_secret_file(o.keyfile));
-  Bytes data;
-  if (o.aes_xts) {
-    ESPSEC_ASSIGN_OR_RETURN(auto xts, about(flashcrypt::FlashXts::from_key_file_bytes(key), o.keyfile));
-    print_line(key_size_message(key.size(), xts.key_extended()));
-    ESPSEC_ASSIGN_OR_RETURN(data, read_input(o.input));
-    auto status = encrypt ? xts.encrypt(address, data, data) : xts.decrypt(address, data, data);
-    ESPSEC_TRY(about(status, o.input));
-    if (data.empty()) return fail("secure.empty_input", "{}: Input data must be longer than 0.", o.input);
-  } else {
-    ESPSEC_ASSIGN_OR_RETURN(const auto legacy,
-                            about(flashcrypt::LegacyFlashCrypt::from_key_file_bytes(key, conf), o.keyfile));
-    print_line(key_size_message(key.size(), legacy.key_extended()));
-    ESPSEC_ASSIGN_OR_RETURN(data, read_input(o.input));
-    if (address % 16 != 0)
-      return fail("flashcrypt.address", "{}: Starting flash address 0x{:x} must be a multiple of 16.", o.input, address);
-    if (conf == 0) print_line("Warning: Setting FLASH_CRYPT_CONF to zero is not recommended.");
-    if (data.empty()) return fail("secure.empty_input", "{}: Input data must be longer than 0.", o.input);
-    if (encrypt) {
-      crypto::SystemRng rng;
-      if (const size_t pad = flashcrypt::pad_with_random(data, rng); pad != 0)
-        print_line(fmt::format(
-            "Note: Padding with {} bytes of random data (encrypted data must be multiple of 16 bytes long).", pad));
-    }
-    auto status = encrypt ? legacy.encrypt(address, data, data) : legacy.decrypt(address, data, data);
-    ESPSEC_TRY(about(status, o.input));
-  }
-  return write_file_atomic(o.output, data);
+  return o.aes_xts ? xts_flash_crypt(o, encrypt, address, key) : legacy_flash_crypt(o, encrypt, address, conf, key);
 }
 
 void add_flash_crypt_command(CLI::App& secure, Runner& runner, const std::string& name, bool encrypt,

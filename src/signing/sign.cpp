@@ -11,18 +11,25 @@
 namespace espsec::signing {
 namespace {
 
-// Digests of the data to sign, each computed at most once however many keys use it.
+// Digests of the data to sign (data || 0xFF x padding), each computed at most once however
+// many keys use it.
 class DigestCache {
  public:
-  explicit DigestCache(ByteSpan data) : data_(data) {}
+  DigestCache(ByteSpan data, size_t padding) : data_(data), padding_(padding) {}
   const Bytes& get(crypto::HashAlg alg) {
     auto& slot = alg == crypto::HashAlg::kSha384 ? sha384_ : sha256_;
-    if (!slot) slot = crypto::digest(alg, data_);
+    if (!slot) {
+      crypto::Hasher hasher(alg);
+      hasher.update(data_);
+      if (padding_ != 0) hasher.update(Bytes(padding_, 0xFF));
+      slot = hasher.finish();
+    }
     return *slot;
   }
 
  private:
   ByteSpan data_;
+  size_t padding_;
   std::optional<Bytes> sha256_, sha384_;
 };
 
@@ -56,25 +63,24 @@ Result<Bytes> block_from_precalculated(const crypto::PublicKey& key, ByteSpan si
 
 }  // namespace
 
-Result<SignedImage> sign_image(Bytes contents, const SignRequest& request, const Report& report) {
-  using sbv2::kBlockSize;
+Result<SignedImage> sign_image(ByteSpan input, const SignRequest& request, const Report& report) {
   using sbv2::kMaxBlocks;
   using sbv2::kSectorSize;
-  if (contents.empty()) return fail("signing.empty_input", "Input data is empty; there is nothing to sign.");
+  if (input.empty()) return fail("signing.empty_input", "Input data is empty; there is nothing to sign.");
   const bool precalculated = !request.precalculated_signatures.empty();
 
+  SignedImage out;
+  out.data_length = input.size();
   std::vector<Bytes> blocks;
-  if (contents.size() % kSectorSize != 0) {
+  if (input.size() % kSectorSize != 0) {
     if (precalculated)
       return fail("signing.unaligned_precalculated",
                   "Secure Boot V2 requires the signature block to start from a 4KB aligned sector but the datafile "
                   "supplied is not sector aligned.");
-    const size_t pad_by = kSectorSize - contents.size() % kSectorSize;
-    report(fmt::format("Padding data contents by {} bytes so signature sector aligns at sector boundary.", pad_by));
-    contents.reserve(contents.size() + pad_by + kSectorSize);
-    contents.resize(contents.size() + pad_by, 0xFF);
+    out.padding = kSectorSize - input.size() % kSectorSize;
+    report(fmt::format("Padding data contents by {} bytes so signature sector aligns at sector boundary.", out.padding));
   } else if (request.append_signatures) {
-    const ByteSpan sector = ByteSpan(contents).last(kSectorSize);
+    const ByteSpan sector = input.last(kSectorSize);
     while (blocks.size() < kMaxBlocks) {
       const auto kind = valid_block_kind(sector, blocks.size());
       if (!kind) break;
@@ -90,7 +96,7 @@ Result<SignedImage> sign_image(Bytes contents, const SignRequest& request, const
         return fail("signing.sector_full",
                     "Up to {} signature blocks are supported (For ESP32-ECO3 only 1 signature block is supported).",
                     kMaxBlocks);
-      contents.resize(contents.size() - kSectorSize);
+      out.data_length -= kSectorSize;
     }
   }
 
@@ -109,7 +115,7 @@ Result<SignedImage> sign_image(Bytes contents, const SignRequest& request, const
   if (key_count == 0) return fail("signing.no_keys", "No signing key given.");
   report(fmt::format("{} signing key(s) found.", key_count));
 
-  DigestCache digests(contents);
+  DigestCache digests(input.first(out.data_length), out.padding);
   for (size_t i = 0; i < key_count; ++i) {
     auto block = precalculated ? block_from_precalculated(request.precalculated_keys[i],
                                                           request.precalculated_signatures[i], digests)
@@ -117,15 +123,18 @@ Result<SignedImage> sign_image(Bytes contents, const SignRequest& request, const
     if (!block) return std::unexpected(std::move(block).error());
     blocks.push_back(std::move(*block));
   }
-  ESPSEC_ASSIGN_OR_RETURN(const Bytes sector, sbv2::serialize_sector(blocks));
-
-  SignedImage out;
-  out.signed_length = contents.size();
+  ESPSEC_ASSIGN_OR_RETURN(out.sector, sbv2::serialize_sector(blocks));
   out.total_blocks = blocks.size();
-  contents.reserve(contents.size() + kSectorSize);
-  contents.insert(contents.end(), sector.begin(), sector.end());
-  out.image = std::move(contents);
   return out;
+}
+
+Bytes assemble(ByteSpan input, const SignedImage& signed_image) {
+  Bytes image;
+  image.reserve(signed_image.signed_length() + signed_image.sector.size());
+  image.insert(image.end(), input.begin(), input.begin() + static_cast<std::ptrdiff_t>(signed_image.data_length));
+  image.insert(image.end(), signed_image.padding, 0xFF);
+  image.insert(image.end(), signed_image.sector.begin(), signed_image.sector.end());
+  return image;
 }
 
 }  // namespace espsec::signing

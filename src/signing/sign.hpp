@@ -31,16 +31,23 @@ struct SignRequest {
   bool append_signatures = false;
 };
 
+// The signed image is input[0, data_length) || 0xFF x padding || sector, described rather than
+// copied so that a large input is never duplicated in memory.
 struct SignedImage {
-  Bytes image;               // signed data followed by the 4096-byte signature sector
-  size_t signed_length = 0;  // length of the signed data ("Signed N bytes of data")
-  size_t total_blocks = 0;   // blocks now in the sector
+  size_t data_length = 0;   // input bytes kept (the whole input, or all but a stripped sector)
+  size_t padding = 0;       // 0xFF bytes after them, up to the next 4096 boundary
+  Bytes sector;             // the new 4096-byte signature sector
+  size_t total_blocks = 0;  // blocks now in the sector
+  size_t signed_length() const { return data_length + padding; }  // "Signed N bytes of data"
 };
 
 // Errors: "signing.empty_input", "signing.unaligned_precalculated", "signing.sector_full",
 // "signing.signature_count", "signing.too_many_keys", "signing.no_keys",
 // "signing.precalculated_invalid", and the key and signature codes of crypto / sbv2.
 // `report` receives espsecure's progress lines (padding, kept blocks, key count).
-[[nodiscard]] Result<SignedImage> sign_image(Bytes contents, const SignRequest& request, const Report& report);
+[[nodiscard]] Result<SignedImage> sign_image(ByteSpan input, const SignRequest& request, const Report& report);
+
+// The whole signed image in one buffer.
+Bytes assemble(ByteSpan input, const SignedImage& signed_image);
 
 }  // namespace espsec::signing
