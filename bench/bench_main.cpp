@@ -22,8 +22,9 @@ class CollectingReporter : public benchmark::ConsoleReporter {
       // shared); without, the single run does.
       const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
       if ((run.run_type != Run::RT_Iteration && !median) || run.error_occurred) continue;
-      // Names without the "/real_time" suffix UseRealTime() adds.
+      // Names without the "/real_time" suffix UseRealTime() adds, nor the "_median" one.
       std::string name = run.benchmark_name();
+      if (median && name.ends_with("_median")) name.resize(name.size() - 7);
       if (const auto at = name.find("/real_time"); at != std::string::npos) name.erase(at);
       timings[name] = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
     }
