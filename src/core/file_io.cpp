@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -175,6 +176,15 @@ Status AtomicFileWriter::commit(Durability durability) {
   ESPSEC_TRY(finish_temp(fd_, path_, durability));
   const int rc = ::close(std::exchange(fd_, -1));
   if (rc != 0) return fail("io.close", "cannot write {}: {}", path_.string(), errno_text(errno));
+  // Without durability, swap the new file in and unlink the old one instead of renaming over
+  // it: ext4 flushes a file renamed over another (auto_da_alloc), which is the durability the
+  // caller declined. The path names a complete file (old or new) at every moment either way.
+  if (durability == Durability::kAtomicOnly &&
+      ::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_EXCHANGE) == 0) {
+    ::unlink(temp_.c_str());
+    temp_.clear();
+    return {};
+  }
   if (::rename(temp_.c_str(), path_.c_str()) != 0)
     return fail("io.rename", "cannot write {}: {}", path_.string(), errno_text(errno));
   temp_.clear();
