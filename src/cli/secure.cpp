@@ -2,7 +2,6 @@
 // encryption). Command and option names, messages and exit codes follow espsecure v5.1;
 // underscore spellings are accepted too. Each command parses options, calls src/signing or
 // src/flashcrypt, prints, and writes its output atomically.
-#include <cerrno>
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -41,8 +40,6 @@ Result<T> about(Result<T> result, const std::string& file) {
   if (!result) return std::unexpected(about(std::move(result).error(), file));
   return result;
 }
-
-Result<Bytes> read_input(const std::string& path) { return read_file(path); }
 
 // An output computed from inputs that stay on disk: written atomically (never partial), without
 // the fsync that would double the time of large outputs; rerunning the command recreates it.
@@ -197,7 +194,7 @@ Status sign_data(const SignOptions& o) {
       pub_keys.push_back(std::move(key));
     }
     for (const auto& path : o.signatures) {
-      ESPSEC_ASSIGN_OR_RETURN(auto signature, read_input(path));
+      ESPSEC_ASSIGN_OR_RETURN(auto signature, read_file(path));
       signatures.push_back(std::move(signature));
     }
   }
@@ -290,7 +287,7 @@ Status legacy_flash_crypt(const FlashCryptOptions& o, bool encrypt, uint32_t add
   ESPSEC_ASSIGN_OR_RETURN(const auto legacy,
                           about(flashcrypt::LegacyFlashCrypt::from_key_file_bytes(key, conf), o.keyfile));
   print_line(key_size_message(key.size(), legacy.key_extended()));
-  ESPSEC_ASSIGN_OR_RETURN(Bytes data, read_input(o.input));
+  ESPSEC_ASSIGN_OR_RETURN(Bytes data, read_file(o.input));
   if (address % 16 != 0)
     return fail("flashcrypt.address", "{}: Starting flash address 0x{:x} must be a multiple of 16.", o.input, address);
   if (conf == 0) print_line("Warning: Setting FLASH_CRYPT_CONF to zero is not recommended.");
