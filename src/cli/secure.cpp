@@ -65,7 +65,7 @@ Status check_output_is_not_input(const std::string& input, const std::string& ou
 // espsecure --version takes "1" or "2"; espsec implements the Secure Boot v2 side of signing.
 Status require_v2(const std::string& version, const char* command) {
   if (version != "2")
-    return fail("secure.version", "{} supports Secure Boot v2 only (--version 2); Secure Boot v1 is not implemented",
+    return fail("secure.version", "{} handles Secure Boot v2 only; Secure Boot v1 (ESP32 ECO1/2) is out of scope, use --version 2",
                 command);
   return {};
 }

@@ -14,17 +14,11 @@ namespace espsec::signing {
 namespace {
 
 using espsec::test::read_vector;
+using test::Log;
 using test::openssl_verifies_block;
 using test::sector_block;
 using test::vector_private_key;
 using test::vector_public_key;
-
-struct Log {
-  std::vector<std::string> lines;
-  Report sink() {
-    return [this](std::string_view l) { lines.emplace_back(l); };
-  }
-};
 
 // A signing outcome with the whole signed image assembled.
 struct Outcome {

@@ -3,12 +3,23 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/bytes.hpp"
 #include "crypto/pkey.hpp"
+#include "signing/sector.hpp"
 #include "test_util.hpp"
 
 namespace espsec::signing::test {
+
+// Collects the progress lines a signing function reports.
+struct Log {
+  std::vector<std::string> lines;
+  Report sink() {
+    return [this](std::string_view l) { lines.emplace_back(l); };
+  }
+};
 
 // keys/<name>.pem or keys/<name>.pub.pem from the vectors.
 crypto::PrivateKey vector_private_key(const std::string& name);

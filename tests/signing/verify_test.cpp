@@ -15,13 +15,7 @@ namespace espsec::signing {
 namespace {
 
 using espsec::test::read_vector;
-
-struct Log {
-  std::vector<std::string> lines;
-  Report sink() {
-    return [this](std::string_view l) { lines.emplace_back(l); };
-  }
-};
+using test::Log;
 
 crypto::PublicKey key_from(const std::string& vector_path) {
   auto key = load_verification_key(read_vector(vector_path));
