@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -24,7 +25,11 @@ CLI::App* add_command(CLI::App& parent, const std::string& dashed, const std::st
   return command;
 }
 
-void print_error(const Error& error) { fmt::print(stderr, "espsec: error: {}\n", error.message); }
+void print_error(const Error& error) {
+  // Progress lines printed so far come first, also when stdout is a pipe.
+  std::fflush(stdout);
+  fmt::print(stderr, "espsec: error: {}\n", error.message);
+}
 
 void bind(CLI::App* command, Runner& runner, std::function<Status()> body) {
   command->callback([&runner, body = std::move(body)] {
