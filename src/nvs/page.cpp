@@ -418,6 +418,22 @@ Result<Outcome> Page::find_item(const ItemQuery& q, size_t& index, Item& item) {
   return Outcome::kNotFound;
 }
 
+Result<std::optional<size_t>> Page::find_same_identity(uint8_t ns, std::string_view key, uint8_t chunk) {
+  if (state_ == PageState::kCorrupt || state_ == PageState::kInvalid || state_ == PageState::kUninitialized)
+    return std::optional<size_t>();
+  const size_t end = std::min<size_t>(next_free_, kEntryCount);
+  size_t next;
+  for (size_t i = first_used_; i < end; i = next) {
+    next = i + 1;
+    if (table_.get(i) != EntryState::kWritten) continue;
+    ESPSEC_ASSIGN_OR_RETURN(const Item item, read_entry(i));
+    if (!item.consistent(i)) continue;
+    if (is_variable_length(item.type())) next = i + item.span;
+    if (item.ns == ns && item.chunk == chunk && item.key_equals(key)) return std::optional<size_t>(i);
+  }
+  return std::optional<size_t>();
+}
+
 Result<Outcome> Page::read_var_data(const Item& item, size_t index, MutableByteSpan out) {
   if (state_ == PageState::kInvalid) return fail("nvs.invalid_state", "page {} failed earlier", sector());
   const size_t size = item.var_size();

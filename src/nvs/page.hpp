@@ -72,6 +72,8 @@ class Page {
   // `index` is where the search starts and, on kOk or kTypeMismatch, where the item is;
   // `item` receives every entry read on the way (ESP-IDF relies on that).
   [[nodiscard]] Result<Outcome> find_item(const ItemQuery& q, size_t& index, Item& item);
+  // First written item with exactly this namespace, key and chunk number, of any type.
+  [[nodiscard]] Result<std::optional<size_t>> find_same_identity(uint8_t ns, std::string_view key, uint8_t chunk);
   [[nodiscard]] Status erase_entry_and_span(size_t index, bool purge);
   [[nodiscard]] Status purge_erased_items(uint8_t ns);
   [[nodiscard]] Result<Outcome> copy_items(Page& other);

@@ -45,19 +45,21 @@ Status PageManager::load(PartitionIo& io, uint32_t page_count, bool writable, Re
     have_last = true;
   }
   if (have_last) {
+    // ESP-IDF looks for an older item of the same type only (plus a legacy BLOB behind a blob
+    // index), so an interrupted overwrite that changed the type (u8 -> u32, string -> blob)
+    // left both values live. The identity is (namespace, key, chunk), whatever the type.
     const std::string key(item.key_view());
-    auto erase_older = [&](ItemType type) -> Result<bool> {
-      for (Page* p : used_) {
-        if (p == &last_page) break;
-        if (p->state() == PageState::kFreeing) continue;
-        ESPSEC_ASSIGN_OR_RETURN(const Outcome o, p->erase_item(ItemQuery{item.ns, type, key, item.chunk}, kPurgeInternal));
-        if (o == Outcome::kOk) return true;
+    for (Page* p : used_) {
+      if (p == &last_page) break;
+      if (p->state() == PageState::kFreeing) continue;
+      ESPSEC_ASSIGN_OR_RETURN(const auto older, p->find_same_identity(item.ns, key, item.chunk));
+      if (older) {
+        ESPSEC_TRY(p->erase_entry_and_span(*older, kPurgeInternal));
+        log.push_back({RecoveryEvent::Kind::kDuplicateItem, p->sector(), static_cast<uint32_t>(*older),
+                       fmt::format("'{}': older value of an interrupted update", key)});
+        break;
       }
-      return false;
-    };
-    ESPSEC_ASSIGN_OR_RETURN(const bool erased, erase_older(item.type()));
-    // A blob rewritten from the version-1 format leaves a legacy BLOB behind its new index.
-    if (!erased && item.type() == ItemType::kBlobIndex) ESPSEC_TRY(erase_older(ItemType::kBlob));
+    }
   }
 
   // Power lost during garbage collection: redo the move of the FREEING page.
