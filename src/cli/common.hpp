@@ -36,5 +36,6 @@ void print_error(const Error& error);
 
 // Registration of every command group; each lives in its own file.
 void register_secure(CLI::App& app, Runner& runner);
+void register_nvs(CLI::App& app, Runner& runner);
 
 }  // namespace espsec::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--espsec-version", ESPSEC_VERSION);
   Runner runner;
   register_secure(app, runner);
+  register_nvs(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -307,7 +307,11 @@ std::string describe_value(const InspectedEntry& e, size_t max_blob_bytes) {
   const ItemType t = e.item.type();
   if (!is_known_type(e.item.type_raw)) return fmt::format("(unknown type {:#04x})", e.item.type_raw);
   if (is_primitive(t)) return json_value(e).dump();
-  if (t == ItemType::kString) return escape_text(string_value(e));
+  if (t == ItemType::kString) {
+    const std::string text = string_value(e);
+    if (text.size() <= 2 * max_blob_bytes) return escape_text(text);
+    return fmt::format("{}... ({} bytes)", escape_text(text.substr(0, 2 * max_blob_bytes)), text.size());
+  }
   if (t == ItemType::kBlobIndex)
     return fmt::format("{} bytes in {} chunks, version {:#04x}", e.item.blob_size(), e.item.blob_chunk_count(),
                        e.item.blob_chunk_start());

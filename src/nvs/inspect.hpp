@@ -56,7 +56,8 @@ struct Inspection {
 // The image must be a whole number of pages. With keys, entries are decrypted first.
 [[nodiscard]] Result<Inspection> inspect_partition(ByteSpan image, const Keys* keys);
 
-// Human-readable value of an entry ("42", "\"text\"", "9000 bytes 28a3...", ...).
+// Human-readable value of an entry ("42", "\"text\"", "9000 bytes 28a3...", ...); blobs show
+// at most `max_blob_bytes` bytes, strings twice as many characters.
 std::string describe_value(const InspectedEntry& entry, size_t max_blob_bytes);
 
 std::string dump_text(const Inspection& inspection, std::string_view name);
