@@ -16,6 +16,11 @@ ItemQuery exact(uint8_t ns, ItemType type, std::string_view key, uint8_t chunk =
 }
 }  // namespace
 
+uint32_t ItemQuery::hash() const {
+  if (!hash_) hash_ = item_hash24(Item::make(ns, type, 0, key.value_or(std::string_view()), chunk));
+  return *hash_;
+}
+
 // ---- HashList ----
 
 void HashList::insert(const Item& item, size_t index) {
@@ -381,8 +386,7 @@ Result<Outcome> Page::find_item(const ItemQuery& q, size_t& index, Item& item) {
 
   // The hash list cannot help for "any chunk" blob-data searches (the chunk is hashed).
   if (q.ns != kNsAny && q.key && (q.type != ItemType::kBlobData || q.chunk != kChunkAny)) {
-    const Item probe = Item::make(q.ns, q.type, 0, *q.key, q.chunk);
-    const size_t cached = hashes_.find(start, item_hash24(probe));
+    const size_t cached = hashes_.find(start, q.hash());
     if (cached >= kEntryCount) return Outcome::kNotFound;
     start = cached;
   }

@@ -30,6 +30,12 @@ struct ItemQuery {
   std::optional<std::string_view> key;
   uint8_t chunk;
   uint8_t chunk_start;
+
+  // The hash-list value of the probe item; computed once per query, not once per page.
+  uint32_t hash() const;
+
+ private:
+  mutable std::optional<uint32_t> hash_;
 };
 
 // Hashes of the items on a page, in entry order: the lookup accelerator ESP-IDF keeps
