@@ -170,6 +170,24 @@ TEST(NvsCli, VerifyExitCodesSayCleanCorruptOrError) {
   EXPECT_EQ(missing.exit_code, 2);
 }
 
+TEST(NvsCli, ACorruptedPartitionIsDumpedWithItsDamageAndFailsVerify) {
+  ESPSEC_REQUIRE_VECTORS();
+  TempDir t;
+  Bytes image = read_vector("nvs/nvs_plain.bin");
+  image[64 + 2 * 32 + 24] ^= 0x01;  // page 0 entry 2 (u8_max): its value no longer matches its CRC
+  image[0x1000 + 4] ^= 0x01;        // page 1: header CRC mismatch
+  test::write_bytes(t / "bad.bin", image);
+  auto dump = nvs({"dump", "bad.bin"}, t.path());
+  EXPECT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_NE(dump.out.find("u8_max"), std::string::npos);
+  EXPECT_NE(dump.out.find("error: page 0 entry 2: 'u8_max': entry CRC mismatch"), std::string::npos) << dump.out;
+  EXPECT_NE(dump.out.find("error: page 1: page header CRC mismatch"), std::string::npos) << dump.out;
+  EXPECT_NE(dump.out.find("str_short = \"hello\""), std::string::npos) << "undamaged items are still shown";
+  auto verify = nvs({"verify", "bad.bin"}, t.path());
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_NE(verify.out.find("entry CRC mismatch"), std::string::npos);
+}
+
 struct BadCase {
   std::string csv;     // written to bad.csv in a temp dir
   std::string size;

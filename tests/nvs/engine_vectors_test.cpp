@@ -173,6 +173,29 @@ INSTANTIATE_TEST_SUITE_P(
                       CutCase{"pl08_gc_items_copied", "", "gc_ops.txt", 702}),
     [](const auto& param_info) { return std::string(param_info.param.name).substr(0, 4); });
 
+// A device reads version-1 blobs and replaces them with the version-2 form when they are
+// rewritten; iteration then lists them (it skips legacy blobs).
+TEST(NvsLegacyBlob, RewritingAVersionOneBlobConvertsIt) {
+  ESPSEC_REQUIRE_VECTORS();
+  chip::MemoryFlash flash(read_vector("nvs/nvs_v1.bin"));
+  auto storage = open_whole(flash);
+  ASSERT_TRUE(storage);
+  auto h = (*storage)->open_namespace("legacy", OpenMode::kReadWrite);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(to_hex(h->get_blob("blob_small").value()), "00112233445566778899aabbccddeeff");
+  ASSERT_TRUE(h->set_blob("blob_small", Bytes{1, 2, 3}));
+  storage->reset();
+  auto again = open_whole(flash);
+  ASSERT_TRUE(again);
+  auto r = (*again)->open_namespace("legacy", OpenMode::kReadOnly);
+  EXPECT_EQ(r->get_blob("blob_small").value(), (Bytes{1, 2, 3}));
+  auto listed = (*again)->entries("legacy", ItemType::kBlobData);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u) << "the converted blob is listed, the untouched legacy one is not";
+  EXPECT_EQ((*listed)[0].key, "blob_small");
+  EXPECT_EQ(to_hex(r->get_blob("blob_file").value()).size(), 154u);
+}
+
 // ESP-IDF's load-time duplicate check trusts a 24-bit hash: "alpha" and "k4bfc40" collide
 // and ESP-IDF loses "alpha" when it reopens the partition. This engine keeps both.
 TEST(NvsHashCollision, BothCollidingKeysSurviveAReopen) {
