@@ -81,12 +81,8 @@ std::string_view item_type_name(ItemType type) {
   return "unknown";
 }
 
-std::optional<ItemType> item_type_from_name(std::string_view name) {
-  for (ItemType t : {ItemType::kU8, ItemType::kI8, ItemType::kU16, ItemType::kI16, ItemType::kU32, ItemType::kI32,
-                     ItemType::kU64, ItemType::kI64, ItemType::kFloat, ItemType::kDouble, ItemType::kString,
-                     ItemType::kBlob, ItemType::kBlobData, ItemType::kBlobIndex, ItemType::kAny})
-    if (item_type_name(t) == name) return t;
-  return std::nullopt;
+bool is_erased(ByteSpan bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0xFF; });
 }
 
 // ---- Page header ----

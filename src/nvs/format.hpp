@@ -110,7 +110,9 @@ bool is_primitive(ItemType type);
 size_t primitive_width(ItemType type);
 bool is_signed(ItemType type);
 std::string_view item_type_name(ItemType type);  // "u8", "string", "blob_data", ...
-std::optional<ItemType> item_type_from_name(std::string_view name);
+
+// True when every byte is FF, the value of erased NOR flash.
+bool is_erased(ByteSpan bytes);
 
 // ---- Page header ----
 

@@ -13,10 +13,6 @@ namespace espsec::nvs {
 
 namespace {
 
-bool all_ff(ByteSpan b) {
-  return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0xFF; });
-}
-
 void add(Inspection& in, Finding::Severity sev, std::optional<uint32_t> page, std::optional<uint32_t> entry,
          std::string message) {
   in.findings.push_back({sev, page, entry, std::move(message)});
@@ -40,7 +36,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
   InspectedPage page;
   page.index = index;
   const ByteSpan raw = image.subspan(static_cast<size_t>(index) * kPageSize, kPageSize);
-  page.erased = all_ff(raw);
+  page.erased = is_erased(raw);
   page.header = PageHeader::parse(raw.first(32));
   page.state = classify(page.header, page.erased);
   std::copy_n(raw.begin() + kBitmapOffset, 32, page.bitmap.begin());
@@ -68,7 +64,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
     const uint32_t addr = entry_address(index, e);
     Bytes b(raw.begin() + kEntriesOffset + static_cast<std::ptrdiff_t>(e * kEntrySize),
             raw.begin() + kEntriesOffset + static_cast<std::ptrdiff_t>((e + 1) * kEntrySize));
-    if (cipher && !all_ff(b)) ESPSEC_TRY(cipher->decrypt(addr, b, b));
+    if (cipher && !is_erased(b)) ESPSEC_TRY(cipher->decrypt(addr, b, b));
     return b;
   };
 
@@ -78,7 +74,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
     const ByteSpan stored = raw.subspan(kEntriesOffset + i * kEntrySize, kEntrySize);
     if (st == EntryState::kEmpty) {
       ++page.empty;
-      if (!all_ff(stored)) {
+      if (!is_erased(stored)) {
         ESPSEC_ASSIGN_OR_RETURN(Bytes b, entry_bytes(i));
         page.entries.push_back({static_cast<uint32_t>(i), st, Item::parse(b), std::nullopt, {}, std::nullopt});
         add(in, page.state == PageState::kActive ? kWarning : kError, index, static_cast<uint32_t>(i),
@@ -97,7 +93,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
       add(in, kError, index, e.index, "entry state is illegal (01)");
     } else if (st == EntryState::kErased) {
       ++page.erased_entries;
-      if (all_ff(stored)) add(in, kWarning, index, e.index, "entry is marked erased but is empty");
+      if (is_erased(stored)) add(in, kWarning, index, e.index, "entry is marked erased but is empty");
       // A consistent erased header still tells how far its item reaches.
       if (e.item.consistent(i)) span = e.item.span;
       for (size_t j = i + 1; j < i + span; ++j) {
@@ -106,7 +102,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
       }
     } else {
       ++page.written;
-      if (all_ff(stored)) add(in, kError, index, e.index, "entry is marked written but is empty");
+      if (is_erased(stored)) add(in, kError, index, e.index, "entry is marked written but is empty");
       e.fault = e.item.check_header(i);
       if (e.fault) {
         add(in, kError, index, e.index,

@@ -4,21 +4,18 @@
 #include <array>
 
 #include "crypto/crc32.hpp"
+#include "nvs/format.hpp"
 
 namespace espsec::nvs {
 
 namespace {
-
-bool all_ff(ByteSpan b) {
-  return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0xFF; });
-}
 
 Result<bool> region_erased(chip::Flash& flash, uint32_t offset, uint32_t size) {
   Bytes buf(kKeysPartitionSize);
   for (uint32_t at = 0; at < size; at += static_cast<uint32_t>(buf.size())) {
     const uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(buf.size()), size - at);
     ESPSEC_TRY(flash.read(offset + at, MutableByteSpan(buf).first(n)));
-    if (!all_ff(ByteSpan(buf).first(n))) return false;
+    if (!is_erased(ByteSpan(buf).first(n))) return false;
   }
   return true;
 }
@@ -29,7 +26,7 @@ Result<Keys> read_keys_partition(const KeysPartition& p) {
   // Erased flash decrypts to noise, so "never written" is decided on the stored bytes.
   std::array<uint8_t, kXtsKeySize + 4> raw;
   ESPSEC_TRY(p.raw.read(p.offset, raw));
-  if (all_ff(raw))
+  if (is_erased(raw))
     return fail("nvs.keys_not_initialized", "the NVS keys partition at 0x{:x} was never written", p.offset);
   SecretBytes image(kKeysPartitionSize);
   ESPSEC_TRY(p.plain.read(p.offset, image.expose_mutable()));

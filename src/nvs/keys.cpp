@@ -4,6 +4,7 @@
 
 #include "crypto/crc32.hpp"
 #include "crypto/hash.hpp"
+#include "nvs/format.hpp"
 
 namespace espsec::nvs {
 
@@ -38,7 +39,7 @@ Result<Keys> Keys::parse_partition(ByteSpan image) {
                 kKeysPartitionSize, image.size());
   const ByteSpan key = image.first(kXtsKeySize);
   const uint32_t stored = load_le32(image.data() + kXtsKeySize);
-  if (stored == 0xFFFFFFFF && std::all_of(key.begin(), key.end(), [](uint8_t b) { return b == 0xFF; }))
+  if (stored == 0xFFFFFFFF && is_erased(key))
     return fail("nvs.keys_not_initialized", "the NVS keys partition is erased (no keys were ever written)");
   if (stored != keys_crc(key))
     return fail("nvs.keys_crc", "the NVS keys partition is corrupt: CRC 0x{:08x} stored, 0x{:08x} computed", stored,

@@ -74,7 +74,7 @@ Status Page::fail_io(Error error) {
 Status Page::load(PartitionIo& io, uint32_t sector, RecoveryLog& log) {
   io_ = &io;
   base_ = sector * kPageSize;
-  used_ = erased_ = 0;
+  used_ = 0;
   next_free_ = first_used_ = kInvalidEntry;
   state_ = PageState::kInvalid;
   hashes_.clear();
@@ -86,7 +86,7 @@ Status Page::load(PartitionIo& io, uint32_t sector, RecoveryLog& log) {
     state_ = PageState::kUninitialized;
     Bytes page(kPageSize);
     if (auto s = io.read_raw(base_, page); !s) return fail_io(s.error());
-    if (std::any_of(page.begin(), page.end(), [](uint8_t b) { return b != 0xFF; })) {
+    if (!is_erased(page)) {
       state_ = PageState::kCorrupt;
       log.push_back({RecoveryEvent::Kind::kCorruptPage, sector, kInvalidEntry,
                      "page header is erased but the page holds data"});
@@ -138,8 +138,6 @@ Status Page::load_entry_table(RecoveryLog& log) {
     if (st == EntryState::kWritten) {
       if (first_used_ == kInvalidEntry) first_used_ = i;
       ++used_;
-    } else if (st == EntryState::kErased) {
-      ++erased_;
     }
   }
 
@@ -163,7 +161,6 @@ Status Page::load_entry_table(RecoveryLog& log) {
                      "entry written but never marked (power loss during a write)"});
       ++next_free_;
       if (old_state == EntryState::kWritten) --used_;
-      ++erased_;
     }
 
     // Every item up to the first free entry must be complete and unique on this page.
@@ -506,15 +503,12 @@ Status Page::erase_entry_and_span(size_t index, bool purge) {
     hashes_.erase(index);
     if (!item.consistent(index)) {
       --used_;
-      ++erased_;
       ESPSEC_TRY(alter_entry_state(index, EntryState::kErased));
       if (purge) ESPSEC_TRY(purge_entry_range(index, index + 1));
     } else {
       span = item.span;
-      for (size_t i = index + span; i-- > index;) {
+      for (size_t i = index + span; i-- > index;)
         if (table_.get(i) == EntryState::kWritten) --used_;
-        ++erased_;
-      }
       if (span == 1) {
         ESPSEC_TRY(alter_entry_state(index, EntryState::kErased));
       } else {
@@ -601,7 +595,7 @@ Status Page::mark_freeing() {
 
 Status Page::erase() {
   if (auto s = io_->erase_page(base_); !s) return fail_io(s.error());
-  used_ = erased_ = 0;
+  used_ = 0;
   first_used_ = next_free_ = kInvalidEntry;
   state_ = PageState::kUninitialized;
   hashes_.clear();

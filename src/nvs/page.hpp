@@ -88,7 +88,6 @@ class Page {
   [[nodiscard]] Status erase();
 
   size_t used_entries() const { return used_; }
-  size_t erased_entries() const { return erased_; }
   size_t var_data_tailroom() const;
   size_t memory_bytes() const { return sizeof(Page) + hashes_.memory_bytes(); }
 
@@ -116,7 +115,6 @@ class Page {
   size_t next_free_ = kInvalidEntry;
   size_t first_used_ = kInvalidEntry;
   size_t used_ = 0;
-  size_t erased_ = 0;
   HashList hashes_;
 };
 

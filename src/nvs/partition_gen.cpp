@@ -473,7 +473,7 @@ Result<Bytes> decrypt_image(ByteSpan image, const Keys& keys) {
     for (size_t e = 0; e < kEntryCount; ++e) {
       const auto addr = static_cast<uint32_t>(page + kEntriesOffset + e * kEntrySize);
       MutableByteSpan entry(out.data() + addr, kEntrySize);
-      if (std::all_of(entry.begin(), entry.end(), [](uint8_t b) { return b == 0xFF; })) continue;
+      if (is_erased(entry)) continue;
       ESPSEC_TRY(cipher.decrypt(addr, entry, entry));
     }
   }

@@ -49,6 +49,8 @@ TEST(NvsCorruption, BadEntryCrcSkipsThatItem) {
   auto s = Storage::open(flash, 0, kSize, std::nullopt);
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_TRUE(has_event(**s, RecoveryEvent::Kind::kBadEntry, 0));
+  EXPECT_EQ(recovery_kind_name((*s)->recovery_log().front().kind), "bad-entry");
+  EXPECT_EQ((*s)->recovery_log().front().detail, "entry CRC mismatch");
   auto h = (*s)->open_namespace("app", OpenMode::kReadWrite);
   ASSERT_TRUE(h);
   EXPECT_EQ(h->get<uint32_t>("a").error().code, "nvs.not_found");

@@ -171,12 +171,14 @@ TEST(NvsFormat, KeyRulesNameTheProblem) {
   EXPECT_NE(long_key.error().message.find("sixteen_chars_ab"), std::string::npos);
 }
 
-TEST(NvsFormat, TypeNamesRoundTrip) {
-  for (ItemType t : {ItemType::kU8, ItemType::kI64, ItemType::kString, ItemType::kBlobData, ItemType::kBlobIndex})
-    EXPECT_EQ(item_type_from_name(item_type_name(t)), t);
-  EXPECT_FALSE(item_type_from_name("u7"));
+TEST(NvsFormat, TypeCodesAndNames) {
+  EXPECT_EQ(item_type_name(ItemType::kBlobData), "blob_data");
+  EXPECT_EQ(item_type_name(ItemType::kI64), "i64");
   EXPECT_FALSE(is_known_type(0xFF));
+  EXPECT_FALSE(is_known_type(0x33));
   EXPECT_TRUE(is_known_type(0x24));
+  EXPECT_TRUE(is_erased(Bytes(4, 0xFF)));
+  EXPECT_FALSE(is_erased(Bytes{0xFF, 0xFE}));
 }
 
 }  // namespace

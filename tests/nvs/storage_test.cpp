@@ -181,6 +181,9 @@ TEST(NvsStorage, EraseRemovesKeysAndNamespacesKeepTheirIndex) {
   s = f.open();
   EXPECT_EQ(rw(*s, "a").namespace_index(), 1) << "an emptied namespace keeps its index";
   EXPECT_EQ(rw(*s, "c").namespace_index(), 3);
+  const std::vector<std::pair<uint8_t, std::string>> want = {{1, "a"}, {2, "b"}, {3, "c"}};
+  EXPECT_EQ(s->namespaces(), want);
+  EXPECT_EQ(s->page_count(), 3u);
 }
 
 TEST(NvsStorage, NamespaceLimitsAreEnforced) {
