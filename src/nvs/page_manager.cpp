@@ -73,8 +73,7 @@ Status PageManager::load(PartitionIo& io, uint32_t page_count, bool writable, Re
       free_.push_back(partial);
     }
     ESPSEC_TRY(activate_page());
-    ESPSEC_ASSIGN_OR_RETURN(const Outcome copied, freeing->copy_items(*used_.back()));
-    (void)copied;  // kNotFound: the page held nothing to move
+    ESPSEC_TRY(freeing->copy_items(*used_.back()));  // kNotFound: the page held nothing to move
     ESPSEC_TRY(freeing->erase());
     used_.erase(std::find(used_.begin(), used_.end(), freeing));
     free_.push_back(freeing);
@@ -117,8 +116,7 @@ Status PageManager::request_new_page() {
 
   ESPSEC_TRY(victim->mark_freeing());
   ESPSEC_TRY(activate_page());
-  ESPSEC_ASSIGN_OR_RETURN(const Outcome copied, victim->copy_items(*used_.back()));
-  (void)copied;  // kNotFound: nothing to move
+  ESPSEC_TRY(victim->copy_items(*used_.back()));  // kNotFound: nothing to move
   ESPSEC_TRY(victim->erase());
   used_.erase(std::find(used_.begin(), used_.end(), victim));
   free_.push_back(victim);

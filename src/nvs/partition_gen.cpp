@@ -32,14 +32,14 @@ std::string_view strip(std::string_view s) {
 
 // ---- Integer values: Python int(text) in base 10 ----
 
-struct BigInt {
+struct SignedMagnitude {
   bool negative;
   uint64_t magnitude;
 };
 
-Result<BigInt> parse_python_int(std::string_view text) {
+Result<SignedMagnitude> parse_python_int(std::string_view text) {
   std::string_view s = strip(text);
-  BigInt v{false, 0};
+  SignedMagnitude v{false, 0};
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
     v.negative = s[0] == '-';
     s.remove_prefix(1);
@@ -63,7 +63,7 @@ Result<BigInt> parse_python_int(std::string_view text) {
 }
 
 Result<uint64_t> integer_bits(std::string_view text, ItemType type) {
-  ESPSEC_ASSIGN_OR_RETURN(const BigInt v, parse_python_int(text));
+  ESPSEC_ASSIGN_OR_RETURN(const SignedMagnitude v, parse_python_int(text));
   const size_t width = primitive_width(type);
   const unsigned bits = static_cast<unsigned>(8 * width);
   auto out_of_range = [&]() {

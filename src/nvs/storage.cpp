@@ -270,8 +270,8 @@ Status Storage::write_item(uint8_t ns, ItemType type, std::string_view key, Byte
 
   if (!old) return {};
   if (old->item.type() == ItemType::kBlobIndex) {
-    ESPSEC_ASSIGN_OR_RETURN(const Outcome o, erase_multi_page_blob(ns, key, purge, old->item.blob_chunk_start()));
-    (void)o;
+    // A chunk already missing (kNotFound) leaves orphans that the next open removes.
+    ESPSEC_TRY(erase_multi_page_blob(ns, key, purge, old->item.blob_chunk_start()));
     return {};
   }
   // Garbage collection may have moved the old value while the new one was written.
@@ -344,7 +344,8 @@ Result<Outcome> Storage::write_multi_page_blob(uint8_t ns, std::string_view key,
   }
   if (status) return Outcome::kOk;
 
-  // Remove the chunks written so far; garbage collection may have moved them.
+  // Remove the chunks written so far, best effort as ESP-IDF does (the error returned is the
+  // write's); garbage collection may have moved them.
   for (uint8_t c = chunk_start; c < static_cast<uint8_t>(chunk_start + chunk_count); ++c) {
     auto found = find_item(ItemQuery{ns, ItemType::kBlobData, key, c});
     if (found && *found) (void)(*found)->page->erase_entry_and_span((*found)->index, purge);
@@ -398,8 +399,7 @@ Result<Outcome> Storage::read_multi_page_blob(uint8_t ns, std::string_view key, 
     offset += chunk->item.var_size();
   }
   if (outcome != Outcome::kOk) {
-    ESPSEC_ASSIGN_OR_RETURN(const Outcome erased, erase_multi_page_blob(ns, key, kPurgeInternal, kChunkAny));
-    (void)erased;
+    ESPSEC_TRY(erase_multi_page_blob(ns, key, kPurgeInternal, kChunkAny));
     log_.push_back({RecoveryEvent::Kind::kBlobIndexMismatch, index->page->sector(), static_cast<uint32_t>(index->index),
                     fmt::format("blob '{}' was incomplete and has been removed", key)});
   }
