@@ -267,6 +267,12 @@ void add_key_options(CLI::App* cmd, KeyOptions& o, bool with_keyfile) {
   cmd->add_option(option_names("kp-hmac-inputkey"), o.kp_hmac_inputkey, "File holding the 32-byte HMAC key");
 }
 
+void add_encrypt_options(CLI::App* cmd, KeyOptions& o) {
+  cmd->add_flag(option_names("keygen"), o.keygen, "Generate new keys (written under <outdir>/keys)");
+  cmd->add_option(option_names("inputkey"), o.inputkey, "Existing keys file (an nvs_keys image, .bin)");
+  add_key_options(cmd, o, true);
+}
+
 void add_gen_options(CLI::App* cmd, GenArgs& a) {
   cmd->add_option("input_output_size", a.positionals, "CSV file(s), then the output .bin file, then SIZE")
       ->required()
@@ -283,10 +289,18 @@ void register_nvs(CLI::App& app, Runner& runner) {
   nvs->require_subcommand(1);
 
   {
+    // nvs_partition_gen's generate takes no key options; espsec's also accepts encrypt's and
+    // then encrypts, a superset that leaves every tool command line valid.
     auto* cmd = add_command(*nvs, "generate", "Generate an NVS partition from CSV file(s)");
     auto a = std::make_shared<GenArgs>();
+    auto o = std::make_shared<KeyOptions>();
     add_gen_options(cmd, *a);
-    bind(cmd, runner, [=] { return generate(*a, std::nullopt); });
+    add_encrypt_options(cmd, *o);
+    bind(cmd, runner, [=] {
+      const bool encrypt = o->keygen || !o->inputkey.empty() || !o->keyfile.empty() || o->key_protect_hmac ||
+                           o->kp_hmac_keygen || !o->kp_hmac_keyfile.empty() || !o->kp_hmac_inputkey.empty();
+      return generate(*a, encrypt ? std::optional<KeyOptions>(*o) : std::nullopt);
+    });
   }
   {
     auto* cmd = add_command(*nvs, "generate-key", "Generate NVS encryption keys (0600 files under <outdir>/keys)");
@@ -301,9 +315,7 @@ void register_nvs(CLI::App& app, Runner& runner) {
     auto a = std::make_shared<GenArgs>();
     auto o = std::make_shared<KeyOptions>();
     add_gen_options(cmd, *a);
-    cmd->add_flag(option_names("keygen"), o->keygen, "Generate new keys (written under <outdir>/keys)");
-    cmd->add_option(option_names("inputkey"), o->inputkey, "Existing keys file (an nvs_keys image, .bin)");
-    add_key_options(cmd, *o, true);
+    add_encrypt_options(cmd, *o);
     bind(cmd, runner, [=] { return generate(*a, *o); });
   }
   {

@@ -53,6 +53,22 @@ TEST(NvsCli, GenerateReproducesTheToolsImages) {
   EXPECT_EQ(read_bytes(out / "ext.bin"), read_vector("nvs/nvs_ext_encodings.bin"));
 }
 
+TEST(NvsCli, GenerateWithKeyOptionsEncryptsAndSmallSizesAreReadOnly) {
+  ESPSEC_REQUIRE_VECTORS();
+  TempDir out;
+  EXPECT_OK(nvs({"generate", "input.csv", "enc.bin", "0x6000", "--inputkey", "keys/nvs_keys.bin", "--outdir", out.path()}));
+  EXPECT_EQ(read_bytes(out / "enc.bin"), read_vector("nvs/nvs_encrypted.bin"));
+  const auto lone = nvs({"generate", "input.csv", "x.bin", "0x6000", "--keyfile", "k.bin", "--outdir", out.path()});
+  EXPECT_EQ(lone.exit_code, 2);
+  EXPECT_NE(lone.err.find("encrypt needs --keygen or --inputkey"), std::string::npos) << lone.err;
+
+  write_text(out / "small.csv", "key,type,encoding,value\nns,namespace,,\na,data,u8,1\n");
+  auto small = nvs({"generate", "small.csv", "small.bin", "0x2000"}, out.path());
+  EXPECT_OK(small);
+  EXPECT_NE(small.err.find("warning: partitions smaller than 0x3000 bytes are read-only"), std::string::npos);
+  EXPECT_EQ(read_bytes(out / "small.bin").size(), 4096u) << "only the used page is written";
+}
+
 TEST(NvsCli, GenerateTakesSeveralCsvFilesAndSubdirectories) {
   ESPSEC_REQUIRE_VECTORS();
   TempDir out;
