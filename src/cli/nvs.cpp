@@ -250,7 +250,9 @@ Status decrypt(const std::string& input, const std::string& key, const std::stri
   return {};
 }
 
-Result<nvs::Inspection> inspect(const std::string& partition, const std::string& keyfile, const std::string& hmac) {
+Result<nvs::Inspection> inspect(const std::string& partition, const std::string& keyfile, bool hmac_scheme,
+                                const std::string& hmac) {
+  if (hmac_scheme && hmac.empty()) return fail("nvs.key_options", "--key_protect_hmac needs --kp_hmac_inputkey");
   ESPSEC_ASSIGN_OR_RETURN(const auto keys, read_optional_keys(keyfile, hmac));
   ESPSEC_ASSIGN_OR_RETURN(const Bytes image, read_file(partition));
   auto in = nvs::inspect_partition(image, keys ? &*keys : nullptr);
@@ -343,7 +345,7 @@ void register_nvs(CLI::App& app, Runner& runner) {
     cmd->add_flag(option_names("key-protect-hmac"), *hmac_flag, "Keys come from an HMAC key (--kp_hmac_inputkey)");
     cmd->add_option(option_names("kp-hmac-inputkey"), *hmac, "32-byte HMAC key of an encrypted partition");
     bind(cmd, runner, [=]() -> Status {
-      ESPSEC_ASSIGN_OR_RETURN(const auto in, inspect(*partition, *keyfile, *hmac));
+      ESPSEC_ASSIGN_OR_RETURN(const auto in, inspect(*partition, *keyfile, *hmac_flag, *hmac));
       const std::string name = fs::path(*partition).filename().string();
       fmt::print("{}", *format == "json" ? nvs::dump_json(in, name) : nvs::dump_text(in, name));
       return {};
@@ -361,7 +363,7 @@ void register_nvs(CLI::App& app, Runner& runner) {
     cmd->add_flag(option_names("key-protect-hmac"), *hmac_flag, "Keys come from an HMAC key (--kp_hmac_inputkey)");
     cmd->add_option(option_names("kp-hmac-inputkey"), *hmac, "32-byte HMAC key of an encrypted partition");
     bind_exit(cmd, runner, [=]() -> Result<int> {
-      ESPSEC_ASSIGN_OR_RETURN(const auto in, inspect(*partition, *keyfile, *hmac));
+      ESPSEC_ASSIGN_OR_RETURN(const auto in, inspect(*partition, *keyfile, *hmac_flag, *hmac));
       size_t errors = 0;
       for (const auto& f : in.findings) errors += f.severity == nvs::Finding::Severity::kError;
       if (!in.findings.empty()) fmt::print("{}", nvs::findings_text(in));

@@ -271,6 +271,9 @@ TEST(NvsCli, BadKeysAndFileNamesExitTwo) {
       {{"generate-key", "--keyfile", "k.key"}, "k.key: only the .bin extension is allowed"},
       {{"decrypt", "nvs_encrypted.bin", "keys/nvs_keys.bin", "out.img"}, "out.img: only the .bin extension is allowed"},
       {{"dump", "nvs_plain.bin", "--keyfile", (t / "short.bin").string()}, "an NVS keys file must be 4096 bytes"},
+      {{"dump", "nvs_plain.bin", "--key_protect_hmac"}, "--key_protect_hmac needs --kp_hmac_inputkey"},
+      {{"dump", "nvs_plain.bin", "--keyfile", "keys/nvs_keys.bin", "--kp_hmac_inputkey", "keys/hmac_key.bin"},
+       "give either --keyfile or --kp_hmac_inputkey, not both"},
   };
   for (const auto& c : cases) {
     auto args = c.args;
