@@ -435,13 +435,17 @@ Result<std::optional<size_t>> Page::find_same_identity(uint8_t ns, std::string_v
   return std::optional<size_t>();
 }
 
+Result<Bytes> Page::read_data(const Item& item, size_t index) {
+  Bytes data((item.span - 1u) * kEntrySize);
+  if (!data.empty()) ESPSEC_TRY(io_->read_entries(entry_addr(index + 1), data));
+  return data;
+}
+
 Result<Outcome> Page::read_var_data(const Item& item, size_t index, MutableByteSpan out) {
   if (state_ == PageState::kInvalid) return fail("nvs.invalid_state", "page {} failed earlier", sector());
   const size_t size = item.var_size();
-  const size_t data_entries = item.span - 1u;
-  Bytes buf(data_entries * kEntrySize);
-  if (!buf.empty()) ESPSEC_TRY(io_->read_entries(entry_addr(index + 1), buf));
-  std::copy_n(buf.begin(), size, out.begin());
+  ESPSEC_ASSIGN_OR_RETURN(const Bytes data, read_data(item, index));
+  std::copy_n(data.begin(), size, out.begin());
   if (data_crc(out.first(size)) != item.var_crc()) {
     ESPSEC_TRY(erase_entry_and_span(index, kPurgeInternal));
     return Outcome::kNotFound;
@@ -477,9 +481,8 @@ Result<Outcome> Page::compare_item(const ItemQuery& q, ByteSpan data) {
   if (data.size() < item.var_size()) return Outcome::kInvalidLength;
   const ByteSpan expected = data.first(item.var_size());
   if (data_crc(expected) != item.var_crc()) return Outcome::kContentDiffers;
-  Bytes buf((item.span - 1u) * kEntrySize);
-  if (!buf.empty()) ESPSEC_TRY(io_->read_entries(entry_addr(index + 1), buf));
-  const ByteSpan stored = ByteSpan(buf).first(expected.size());
+  ESPSEC_ASSIGN_OR_RETURN(const Bytes on_flash, read_data(item, index));
+  const ByteSpan stored = ByteSpan(on_flash).first(expected.size());
   if (!std::equal(expected.begin(), expected.end(), stored.begin())) return Outcome::kContentDiffers;
   // The bytes match the caller's; the stored CRC must also match them, or flash is corrupt.
   return data_crc(stored) == item.var_crc() ? Outcome::kOk : Outcome::kContentDiffers;

@@ -100,6 +100,8 @@ class Page {
   Status alter_page_state(PageState state);
   Status purge_entry_range(size_t begin, size_t end);
   Result<Item> read_entry(size_t index);
+  // The data entries of the variable-length item at `index` (span - 1 entries, padding kept).
+  Result<Bytes> read_data(const Item& item, size_t index);
   Status write_entry(ByteSpan raw32);
   Status write_entry_data(ByteSpan data);
   void update_first_used_entry(size_t index, size_t span);
