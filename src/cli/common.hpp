@@ -42,5 +42,6 @@ void register_image_encryption(CLI::App& image_group, Runner& runner);
 void register_ota(CLI::App& app, Runner& runner);
 void register_partition_table(CLI::App& app, Runner& runner);
 void register_certs(CLI::App& app, Runner& runner);
+void register_efuse(CLI::App& app, Runner& runner);
 
 }  // namespace espsec::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   register_ota(app, runner);
   register_partition_table(app, runner);
   register_certs(app, runner);
+  register_efuse(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
