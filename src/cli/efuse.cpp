@@ -175,10 +175,6 @@ Result<std::unique_ptr<Controller>> open_chip(const Globals& g, const ChipDescri
   return c;
 }
 
-Status write_output(const fs::path& path, std::string_view text) {
-  return write_file_atomic(path, as_bytes(text), FileMode::kPublic);
-}
-
 // ---- read commands ----------------------------------------------------------------------------
 
 Result<bool> run_summary(Session& s, const std::vector<std::string>& names, const std::string& format,
@@ -196,7 +192,7 @@ Result<bool> run_summary(Session& s, const std::vector<std::string>& names, cons
     s.print(f == SummaryFormat::kJson ? text + "\n" : text);
     return true;
   }
-  ESPSEC_TRY(write_output(file, text));
+  ESPSEC_TRY(write_file_atomic(file, as_bytes(text), FileMode::kPublic));
   s.print(f == SummaryFormat::kJson ? "\n" : "Done\n");
   return true;
 }

@@ -101,9 +101,26 @@ Result<SecretBytes> read_secret_file(const std::filesystem::path& path) {
 }
 
 Status write_file_atomic(const std::filesystem::path& path, ByteSpan data, FileMode mode) {
-  auto tmp = write_temp(path, data, mode);
+  // Renaming over a symlink, a device or a pipe would replace that node itself (think
+  // `--file /dev/stdout` as root): a link is followed to its file, and anything that is not a
+  // regular file is written in place.
+  std::error_code ec;
+  std::filesystem::path target = path;
+  if (std::filesystem::is_symlink(path, ec)) {
+    auto resolved = std::filesystem::canonical(path, ec);
+    if (!ec) target = std::move(resolved);
+  }
+  const auto status = std::filesystem::status(target, ec);
+  if (std::filesystem::is_directory(status))
+    return fail("io.is_directory", "cannot write {}: it is a directory", path.string());
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    Fd fd(::open(target.c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd.get() < 0) return fail("io.open", "cannot write {}: {}", path.string(), errno_text(errno));
+    return write_all(fd.get(), data, path);
+  }
+  auto tmp = write_temp(target, data, mode);
   if (!tmp) return std::unexpected(tmp.error());
-  if (::rename(tmp->c_str(), path.c_str()) != 0) {
+  if (::rename(tmp->c_str(), target.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp->c_str());
     return fail("io.rename", "cannot write {}: {}", path.string(), errno_text(err));

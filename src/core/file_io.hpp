@@ -16,7 +16,8 @@ enum class FileMode { kPublic, kSecret };  // 0644 (minus umask) / 0600
 [[nodiscard]] Result<Bytes> read_file(const std::filesystem::path& path);
 [[nodiscard]] Result<SecretBytes> read_secret_file(const std::filesystem::path& path);
 
-// Replaces `path` atomically (temp file + fsync + rename).
+// Replaces `path` atomically (temp file + fsync + rename). A symlink is followed (its target is
+// replaced); an existing device or pipe is written in place; a directory is refused.
 [[nodiscard]] Status write_file_atomic(const std::filesystem::path& path, ByteSpan data,
                                        FileMode mode = FileMode::kPublic);
 

@@ -92,7 +92,9 @@ struct FieldInfo {
 
   bool calculated() const { return kind == FieldKind::kCalculated; }
   unsigned start_bit() const { return static_cast<unsigned>(word) * 32u + static_cast<unsigned>(pos); }
-  bool has_name(std::string_view n) const { return n == name || n == aliases[0] || n == aliases[1]; }
+  bool has_name(std::string_view n) const {
+    return !n.empty() && (n == name || n == aliases[0] || n == aliases[1]);
+  }
 };
 
 // KEY_PURPOSE_n values. The numbers are the hardware's and the same on every chip with key

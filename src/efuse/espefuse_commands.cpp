@@ -51,6 +51,26 @@ Result<Staged> forgiving(Result<Staged> staged, const StageOptions& options, Tra
 
 const FieldInfo* block_field(const Controller& c, const BlockInfo& block) { return c.find_field(block.name); }
 
+// The espefuse fields `names` name, each at most once (espefuse check_duplicate_name_in_list).
+Result<std::vector<const FieldInfo*>> distinct_fields(const Controller& c, std::span<const std::string> names) {
+  std::vector<const FieldInfo*> fields;
+  for (const std::string& name : names) {
+    ESPSEC_ASSIGN_OR_RETURN(const FieldInfo* f, find_espefuse_field(c, name));
+    if (std::find(fields.begin(), fields.end(), f) != fields.end())
+      return fail("efuse.duplicate_name", "Found repeated {} in the name list.", f->name);
+    fields.push_back(f);
+  }
+  return fields;
+}
+
+// The fields espefuse shows that share `f`'s RD_DIS or WR_DIS bit (`bit` selects which).
+std::vector<std::string_view> sharing_bit(const Controller& c, const FieldInfo& f, int8_t FieldInfo::*bit) {
+  std::vector<std::string_view> names;
+  for (const FieldInfo* other : espefuse_fields(c))
+    if (other->*bit == f.*bit) names.push_back(other->name);
+  return names;
+}
+
 }  // namespace
 
 void AfterBurn::merge(AfterBurn other) {
@@ -201,16 +221,15 @@ Result<AfterBurn> stage_burn_efuse(const Controller& c, Batch& batch, std::span<
     const FieldInfo* field;
     Bytes value;
   };
+  std::vector<std::string> names;
+  for (size_t i = 0; i < args.size(); i += 2) names.push_back(args[i]);
+  ESPSEC_ASSIGN_OR_RETURN(auto fields, distinct_fields(c, names));
   std::vector<Request> requests;
-  for (size_t i = 0; i < args.size(); i += 2) {
-    ESPSEC_ASSIGN_OR_RETURN(const FieldInfo* f, find_espefuse_field(c, args[i]));
-    for (const Request& r : requests)
-      if (r.field == f) return fail("efuse.duplicate_name", "{} is named more than once", f->name);
+  for (size_t i = 0; i < fields.size(); ++i) {
     std::optional<std::string_view> text;
-    if (i + 1 < args.size()) text = args[i + 1];
-    auto value = parse_burn_value(c, *f, text);
-    if (!value) return std::unexpected(value.error());
-    requests.push_back({f, std::move(*value)});
+    if (2 * i + 1 < args.size()) text = args[2 * i + 1];
+    ESPSEC_ASSIGN_OR_RETURN(Bytes value, parse_burn_value(c, *fields[i], text));
+    requests.push_back({fields[i], std::move(value)});
   }
   out.line("The eFuses to burn:");
   bool attention = false;
@@ -358,13 +377,9 @@ Result<AfterBurn> stage_burn_bit(const Controller& c, Batch& batch, std::string_
 
 Result<AfterBurn> stage_read_protect(const Controller& c, Batch& batch, std::span<const std::string> names,
                                      Transcript& out) {
+  ESPSEC_ASSIGN_OR_RETURN(auto fields, distinct_fields(c, names));
   AfterBurn after;
-  std::vector<const FieldInfo*> seen;
-  for (const std::string& name : names) {
-    ESPSEC_ASSIGN_OR_RETURN(const FieldInfo* f, find_espefuse_field(c, name));
-    if (std::find(seen.begin(), seen.end(), f) != seen.end())
-      return fail("efuse.duplicate_name", "Found repeated {} in the name list.", f->name);
-    seen.push_back(f);
+  for (const FieldInfo* f : fields) {
     if (!c.field_readable(*f)) {
       out.line("Efuse {} is already read protected", f->name);
       continue;
@@ -381,9 +396,7 @@ Result<AfterBurn> stage_read_protect(const Controller& c, Batch& batch, std::spa
         return fail("efuse.must_stay_readable", "{} must be readable, stop this operation! ({} is {})", f->name,
                     purpose_field.name, field_meaning(c, purpose_field).text());
     }
-    std::vector<std::string_view> sharing;
-    for (const FieldInfo* other : espefuse_fields(c))
-      if (other->rd_dis_bit == f->rd_dis_bit) sharing.push_back(other->name);
+    const auto sharing = sharing_bit(c, *f, &FieldInfo::rd_dis_bit);
     out.line("Permanently read-disabling eFuse{} {}", sharing.size() > 1 ? "s" : "", join(sharing));
     ESPSEC_TRY(batch.read_protect(f->rd_dis_bit));
     after.unreadable.push_back(f);
@@ -393,22 +406,16 @@ Result<AfterBurn> stage_read_protect(const Controller& c, Batch& batch, std::spa
 
 Result<AfterBurn> stage_write_protect(const Controller& c, Batch& batch, std::span<const std::string> names,
                                       Transcript& out) {
+  ESPSEC_ASSIGN_OR_RETURN(auto fields, distinct_fields(c, names));
   AfterBurn after;
-  std::vector<const FieldInfo*> seen;
-  for (const std::string& name : names) {
-    ESPSEC_ASSIGN_OR_RETURN(const FieldInfo* f, find_espefuse_field(c, name));
-    if (std::find(seen.begin(), seen.end(), f) != seen.end())
-      return fail("efuse.duplicate_name", "Found repeated {} in the name list.", f->name);
-    seen.push_back(f);
+  for (const FieldInfo* f : fields) {
     if (!c.field_writeable(*f)) {
       out.line("Efuse {} is already write protected.", f->name);
       continue;
     }
     if (f->wr_dis_bit == kNoBit)
       return fail("efuse.not_write_protectable", "{} cannot be write-protected: no WR_DIS bit covers it", f->name);
-    std::vector<std::string_view> sharing;
-    for (const FieldInfo* other : espefuse_fields(c))
-      if (other->wr_dis_bit == f->wr_dis_bit) sharing.push_back(other->name);
+    const auto sharing = sharing_bit(c, *f, &FieldInfo::wr_dis_bit);
     out.line("Permanently write-disabling eFuse{} {}", sharing.size() > 1 ? "s" : "", join(sharing));
     std::vector<std::string_view> hidden;
     for (const FieldInfo& other : c.chip().fields)

@@ -36,6 +36,9 @@ Result<std::optional<StoredState>> FileStorage::load() {
   std::error_code ec;
   std::optional<StoredState> state;
   if (std::filesystem::symlink_status(path_, ec).type() != std::filesystem::file_type::not_found) {
+    // A device or pipe is no eFuse file (and /dev/zero would never end).
+    if (!std::filesystem::is_regular_file(path_, ec))
+      return fail("efuse.file_type", "{} is not a regular file", path_.string());
     ESPSEC_ASSIGN_OR_RETURN(Bytes file, read_file(path_));
     state.emplace();
     state->file = std::move(file);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -320,6 +321,7 @@ TEST(EfuseCli, UnknownNamesAndBadValues) {
   const Bytes fresh = test::read_bytes(file);
   struct Case { std::vector<std::string> args; const char* fragment; } cases[] = {
       {{"burn-efuse", "NO_SUCH_FUSE", "1"}, "no eFuse named 'NO_SUCH_FUSE'"},
+      {{"burn-efuse", "", "1"}, "no eFuse named ''"},
       {{"burn-efuse", "FLASH_ECC_EN", "1"}, "not exposed by espefuse"},
       {{"burn-efuse", "TEMP_CALIB", "1"}, "calibration eFuse"},
       {{"burn-efuse", "SECURE_VERSION", "70000"}, "not suitable for SECURE_VERSION (uint:16)"},
@@ -329,7 +331,8 @@ TEST(EfuseCli, UnknownNamesAndBadValues) {
       {{"burn-efuse", "SECURE_VERSION", "007"}, "not a number"},
       {{"burn-efuse", "SECURE_BOOT_EN", "2"}, "will always burn 0->1"},
       {{"burn-efuse", "SECURE_BOOT_EN", "1", "DIS_TWAI"}, "valid pair"},
-      {{"burn-efuse", "SECURE_BOOT_EN", "1", "SECURE_BOOT_EN", "1"}, "more than once"},
+      {{"burn-efuse", "SECURE_BOOT_EN", "1", "SECURE_BOOT_EN", "1"}, "Found repeated SECURE_BOOT_EN in the name list."},
+      {{"read-protect-efuse", "BLOCK_KEY0", "KEY0"}, "Found repeated BLOCK_KEY0 in the name list."},
       {{"burn-efuse", "WAFER_VERSION_MINOR", "1"}, "Burning WAFER_VERSION_MINOR is not supported."},
       {{"burn-efuse", "MAC", "02:11:22:33:44:55"}, "Writing Factory MAC address is not supported"},
       {{"burn-efuse", "CUSTOM_MAC", "03:11:22:33:44:55"}, "unicast"},
@@ -362,6 +365,14 @@ TEST(EfuseCli, EfuseFileThatIsNot512BytesIsRefused) {
   test::write_bytes(file, garbled);
   expect_refused(test::run_cli(efuse_cmd(file, {"burn-efuse", "DIS_TWAI", "1"})), "is read-protected but the eFuse file");
   EXPECT_EQ(test::read_bytes(file), garbled);
+}
+
+TEST(EfuseCli, EfuseFileMustBeARegularFile) {
+  test::TempDir dir;
+  const fs::path fifo = dir / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_refused(test::run_cli(efuse_cmd(fifo, {"summary"})), "is not a regular file");
+  expect_refused(test::run_cli(efuse_cmd(dir.path(), {"summary"})), "is not a regular file");
 }
 
 TEST(EfuseCli, OnlyVirtualEsp32c3IsSupported) {
