@@ -1,5 +1,7 @@
 #include "device/chip_state.hpp"
 
+#include <algorithm>
+
 namespace espsec::device {
 
 image::ChipState chip_state(const efuse::Controller& efuses) {
