@@ -20,29 +20,30 @@ constexpr uint8_t kImageMagic = 0xE9;
 // ---- Reading images the way the loader does --------------------------------------------------
 
 // Bytes of the image at `offset` the loader reads: header, segments, checksum and simple hash,
-// then (signed images) the padding to 4 KiB and the signature sector; never more than `limit`.
-// Walking the segment headers first keeps a 2 MiB app in a 4 MiB slot from costing 4 MiB.
-Result<uint32_t> image_extent(chip::Flash& flash, uint32_t offset, uint32_t limit, bool signed_image) {
+// then (signed images) the padding to 4 KiB and the signature sector. Walking the segment
+// headers first keeps a 2 MiB app in a 4 MiB slot from costing 4 MiB of reads. Reads never
+// leave the first `limit` bytes; an image that claims to end beyond them gives its claimed
+// length, which the caller compares with the partition.
+Result<uint64_t> image_extent(chip::Flash& flash, uint32_t offset, uint32_t limit, bool signed_image) {
   uint8_t header[image::kHeaderSize];
   if (limit < sizeof header) return limit;
   ESPSEC_TRY(flash.read(offset, header));
-  if (header[0] != kImageMagic || header[1] > image::kMaxSegments) return static_cast<uint32_t>(sizeof header);
+  if (header[0] != kImageMagic || header[1] > image::kMaxSegments) return sizeof header;
   uint64_t pos = sizeof header;
   for (unsigned i = 0; i < header[1]; ++i) {
-    if (pos + 8 > limit) return limit;
+    if (pos + 8 > limit) return pos + 8;
     uint8_t seg[8];
     ESPSEC_TRY(flash.read(offset + static_cast<uint32_t>(pos), seg));
     pos += 8 + static_cast<uint64_t>(load_le32(seg + 4));
-    if (pos > limit) return limit;
   }
   uint64_t length = (pos | 0xF) + 1 + (header[23] != 0 ? 32 : 0);
   if (signed_image) length = align_up(length, chip::kSectorSize) + sbv2::kSectorSize;
-  return static_cast<uint32_t>(std::min<uint64_t>(length, limit));
+  return length;
 }
 
 Result<Bytes> read_image(chip::Flash& flash, uint32_t offset, uint32_t limit, bool signed_image) {
-  ESPSEC_ASSIGN_OR_RETURN(const uint32_t length, image_extent(flash, offset, limit, signed_image));
-  return flash.read_bytes(offset, length);
+  ESPSEC_ASSIGN_OR_RETURN(const uint64_t length, image_extent(flash, offset, limit, signed_image));
+  return flash.read_bytes(offset, static_cast<uint32_t>(std::min<uint64_t>(length, limit)));
 }
 
 // A first word that is an image magic in the raw flash but not through the decrypting cache:
@@ -257,6 +258,8 @@ class PowerOn {
     if (const auto* e = table_.find(partition::type::kData, partition::subtype::kDataOta)) {
       ESPSEC_ASSIGN_OR_RETURN(auto window, chip::FlashWindow::make(view.flash(), e->offset, e->size));
       otadata.emplace(window);
+      ESPSEC_ASSIGN_OR_RETURN(const auto pair, ota::read_otadata(*otadata));
+      note_otadata_damage(pair);
     }
     std::vector<std::string> refused_order;
     auto bootable = [&](AppSlot slot) -> bool {
@@ -270,7 +273,14 @@ class PowerOn {
     };
     auto version_ok = [&](AppSlot slot) -> bool {
       const Candidate& c = candidate(view, slot);
-      return c.image && secure_version_ok(*c.image);
+      const bool ok = c.image && secure_version_ok(*c.image);
+      const std::string note = c.image ? fmt::format("{} skipped: its secure_version {} is below the eFuse secure version {}",
+                                                     ota::to_string(slot), c.image->verified.secure_version.value_or(0),
+                                                     efuses.secure_version())
+                                       : std::string();
+      if (!ok && c.image && std::find(report_.notes.begin(), report_.notes.end(), note) == report_.notes.end())
+        report_.notes.push_back(note);
+      return ok;
     };
     auto decision = ota::bootloader_select(otadata ? &*otadata : nullptr, layout_, ota_config, bootable, version_ok);
     if (!decision) return std::unexpected(decision.error());
@@ -281,7 +291,6 @@ class PowerOn {
                                                                 otadata::state_name(w.entry->ota_state))
                                                   : " (erased)"));
     if (!decision->boot) {
-      log_.error("boot", "No bootable app partitions in the partition table");
       const bool no_apps = !layout_.has_factory && !layout_.has_test && layout_.ota_entries == 0;
       if (no_apps) {
         halt(BootStatus::kNoBootableApp, "boot.no_app_partition", "the partition table has no app partition");
@@ -327,6 +336,25 @@ class PowerOn {
     return false;
   }
 
+  // What the bootloader silently works around: entries with a bad CRC are ignored.
+  void note_otadata_damage(const ota::Pair& pair) {
+    bool corrupt[2];
+    for (int i = 0; i < 2; ++i) {
+      const otadata::Entry& e = pair[i];
+      corrupt[i] = e.ota_seq != otadata::kSeqEmpty && !e.crc_matches();
+    }
+    if (corrupt[0] && corrupt[1]) {
+      report_.notes.push_back("otadata: both sectors hold corrupt entries (CRC mismatch); the bootloader "
+                              "ignores them and boots the default app partition");
+    } else {
+      for (int i = 0; i < 2; ++i)
+        if (corrupt[i])
+          report_.notes.push_back(fmt::format("otadata: sector {} holds a corrupt entry (CRC mismatch); the "
+                                              "bootloader ignores it and uses sector {}",
+                                              i, 1 - i));
+    }
+  }
+
   void log_partition_table() {
     log_.info("boot", "Partition Table:");
     log_.info("boot", "## Label            Usage          Type ST Offset   Length");
@@ -366,6 +394,12 @@ class PowerOn {
   Candidate load_candidate(CacheView& view, AppSlot slot) {
     const partition::Entry* entry = slot_entry(table_, slot);
     if (!entry) return Candidate{std::nullopt, Error{"boot.no_partition", "no such partition"}};
+    auto extent = image_extent(view.flash(), entry->offset, entry->size, app_secure_boot_.has_value());
+    if (extent && *extent > entry->size)
+      return Candidate{std::nullopt,
+                       Error{"image.partition_size",
+                             fmt::format("the image needs 0x{:x} bytes but partition {} holds 0x{:x}", *extent,
+                                         entry->label, entry->size)}};
     auto bytes = read_image(view.flash(), entry->offset, entry->size, app_secure_boot_.has_value());
     if (!bytes) {
       if (emulation_failure(bytes.error())) emulation_error_ = bytes.error();
@@ -402,12 +436,7 @@ class PowerOn {
       r.reason = fmt::format("app secure_version {} is below the eFuse secure version {}",
                              c.image->verified.secure_version.value_or(0), device_.efuses().secure_version());
     }
-    log_.error("esp_image", r.reason);
-    if (slot.kind == AppSlot::Kind::kOta)
-      log_.error("boot", fmt::format("OTA app partition slot {} is not bootable", slot.ota));
-    else
-      log_.error("boot", fmt::format("{} app partition is not bootable",
-                                     slot.kind == AppSlot::Kind::kFactory ? "Factory" : "Test"));
+    log_.error("esp_image", fmt::format("{}: {}", r.partition, r.reason));
     report_.refused.push_back(std::move(r));
   }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "chip/flash_window.hpp"
+#include "device/chip_state.hpp"
 #include "device/layout.hpp"
 #include "format/synthetic_image.hpp"
 #include "image_fixtures.hpp"
@@ -62,6 +64,8 @@ void VirtualC3::write(uint32_t address, ByteSpan bytes) {
   ASSERT_TRUE(memory.program(address, bytes));
 }
 
+void VirtualC3::erase(uint32_t address, uint32_t length) { ASSERT_TRUE(memory.erase_range(address, length)); }
+
 void VirtualC3::write_default_table() { write(0x8000, must(device::default_partition_table(config.flash_size))); }
 
 void VirtualC3::install(const Bytes& bootloader, const Bytes& app) {
@@ -78,6 +82,36 @@ device::BootReport VirtualC3::boot(const device::BootOptions& options) {
     return {};
   }
   return std::move(*report);
+}
+
+void VirtualC3::set_boot_partition(ota::AppSlot slot) {
+  auto device = attach();
+  auto view = must(device::CacheView::open(*device));
+  const auto table = must(partition::verify_table(must(view.flash().read_bytes(0x8000, 0xC00)), config.flash_size));
+  const auto* otadata = table.find(partition::type::kData, partition::subtype::kDataOta);
+  ASSERT_NE(otadata, nullptr);
+  auto window = must(chip::FlashWindow::make(view.flash(), otadata->offset, otadata->size));
+  const auto status = ota::set_boot_partition(window, slot, ota::AppLayout::from_table(table),
+                                              {config.security.app_rollback, config.security.anti_rollback});
+  ASSERT_TRUE(status) << status.error().message;
+}
+
+void VirtualC3::write_encrypted(uint32_t address, ByteSpan bytes) {
+  auto device = attach();
+  auto engine = must(device::encryption_engine(*device));
+  const uint32_t end = static_cast<uint32_t>(align_up(address + bytes.size(), chip::kSectorSize));
+  for (uint32_t a = address & ~(chip::kSectorSize - 1); a < end; a += chip::kSectorSize)
+    ASSERT_TRUE(memory.erase_sector(a));
+  Bytes padded(bytes.begin(), bytes.end());
+  padded.resize(align_up(padded.size(), 16), 0xFF);
+  ASSERT_TRUE(engine.program(address, padded));
+}
+
+void VirtualC3::burn(const std::string& field, uint64_t value) {
+  auto device = attach();
+  auto batch = device->efuses().begin_batch();
+  ASSERT_TRUE(batch.set_field(field, value));
+  ASSERT_TRUE(batch.commit());
 }
 
 device::SecurityConfig no_security() {

@@ -9,6 +9,7 @@
 #include "device/boot.hpp"
 #include "device/device.hpp"
 #include "efuse/storage.hpp"
+#include "ota/otadata_ops.hpp"
 
 namespace espsec::test {
 
@@ -37,9 +38,17 @@ class VirtualC3 {
   // Writes plaintext bytes as a flash programmer would (erase, program).
   void write(uint32_t address, ByteSpan bytes);
   void write_default_table();
+  // Erases [address, address + length) (sector-aligned).
+  void erase(uint32_t address, uint32_t length);
   // Standard contents: bootloader, default table, app in ota_0.
   void install(const Bytes& bootloader, const Bytes& app);
   device::BootReport boot(const device::BootOptions& options = {});
+  // esp_ota_set_boot_partition on the device's otadata (through flash encryption when on).
+  void set_boot_partition(ota::AppSlot slot);
+  // Writes `bytes` through the flash-encryption engine, as esptool --encrypt would.
+  void write_encrypted(uint32_t address, ByteSpan bytes);
+  // Burns one eFuse field to `value` (test setup).
+  void burn(const std::string& field, uint64_t value);
 };
 
 device::SecurityConfig no_security();
