@@ -53,7 +53,7 @@ VirtualC3::VirtualC3(device::SecurityConfig security, uint32_t flash_size) : mem
 }
 
 std::unique_ptr<device::Device> VirtualC3::attach() {
-  flash.cut_power_after(std::nullopt);
+  flash.restore_power();
   return must(device::Device::attach(config, flash, std::make_unique<efuse::MemoryStorage>(efuse_slot), rng));
 }
 
