@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   register_partition_table(app, runner);
   register_certs(app, runner);
   register_efuse(app, runner);
+  register_device(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -380,6 +380,11 @@ class PowerOn {
     auto digests = boot::signature_key_digests(bootloader_->info, bootloader_bytes_, sbv2::Scheme::kRsa3072);
     if (digests)
       for (size_t i = 0; i < digests->size() && i < boot::kDigestSlots; ++i) own.key_digests[i] = (*digests)[i];
+    if (!digests || digests->empty()) {
+      log_.error("secure_boot_v2", "the bootloader has no valid signature block: no app can be verified");
+      report_.notes.push_back("Secure Boot is configured but the bootloader is not signed (or its signature does "
+                              "not verify): sign it with the same key as the app");
+    }
     app_secure_boot_ = own;
     return {};
   }

@@ -20,8 +20,11 @@ Result<std::unique_ptr<Device>> Device::create(const fs::path& dir, const Device
   if (fs::exists(dir / kEfuseFile))
     return fail("device.exists", "{} already exists; refusing to reuse another chip's eFuses",
                 (dir / kEfuseFile).string());
-  ESPSEC_ASSIGN_OR_RETURN(auto flash, chip::FileFlash::create(dir / kFlashFile, config.flash_size));
-  (void)flash;
+  {
+    // Created, then closed (releasing its lock) before open() takes the device.
+    ESPSEC_ASSIGN_OR_RETURN(auto flash, chip::FileFlash::create(dir / kFlashFile, config.flash_size));
+    ESPSEC_TRY(flash.sync());
+  }
   ESPSEC_TRY(create_file_exclusive(dir / kConfigFile, as_bytes(serialize_config(config)), FileMode::kPublic));
   return open(dir);
 }
