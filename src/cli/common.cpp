@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -55,7 +56,11 @@ Result<uint64_t> parse_size(std::string_view option, const std::string& text) {
   return value * unit;
 }
 
-void print_error(const Error& error) { fmt::print(stderr, "espsec: error: {}\n", error.message); }
+void print_error(const Error& error) {
+  // Progress lines printed so far come first, also when stdout is a pipe.
+  std::fflush(stdout);
+  fmt::print(stderr, "espsec: error: {}\n", error.message);
+}
 
 void bind(CLI::App* command, Runner& runner, std::function<Status()> body) {
   command->callback([&runner, body = std::move(body)] {

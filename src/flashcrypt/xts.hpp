@@ -27,6 +27,10 @@ class FlashXts {
   // 16 = AES-128-XTS with SHA-256(key) as the 32-byte key. Other lengths are refused.
   [[nodiscard]] static Result<FlashXts> from_key_file_bytes(const SecretBytes& key);
 
+  // The checks encrypt() and decrypt() make before any work: `address` and `length` multiples of
+  // 16 (as the hardware and espsecure require), the range inside the 4 GiB address space.
+  [[nodiscard]] static Status check_range(uint32_t address, size_t length);
+
   // `address` and data length must be multiples of 16 (as the hardware and espsecure require).
   [[nodiscard]] Status encrypt(uint32_t address, ByteSpan in, MutableByteSpan out);
   [[nodiscard]] Status decrypt(uint32_t address, ByteSpan in, MutableByteSpan out);

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds and runs espsec_bench (every bench/*.cpp, each group printing its ratio summary at the
+# end); results go to stdout and bench-out/. Usage: scripts/bench.sh [BUILD_DIR] [benchmark flags]
+#   ESPSEC_BENCH_ESPSECURE="python3 -m espsecure"  also time Espressif's espsecure on the same inputs
+#   ESPSEC_BENCH_DIR=DIR                            where the benchmark files live (default: temp dir)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+shift || true
+cmake -S . -B "$BUILD" -DESPSEC_BUILD_BENCH=ON >/dev/null
+cmake --build "$BUILD" --target espsec espsec_bench -j"$(nproc)"
+mkdir -p bench-out
+# Medians of 5 repetitions: steadier than one run on a shared machine.
+"$BUILD/espsec_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  --benchmark_out=bench-out/bench.json --benchmark_out_format=json "$@" | tee bench-out/bench.txt
