@@ -64,6 +64,12 @@ class FaultInjectingFlash final : public Flash {
   }
   uint64_t operations() const { return operations_; }  // completed program + erase calls
   bool power_lost() const { return power_lost_; }
+  // The next power-on: the flash answers again, the count restarts and no cut is scheduled.
+  void restore_power() {
+    power_lost_ = false;
+    operations_ = 0;
+    budget_.reset();
+  }
 
   uint32_t size() const override { return inner_.size(); }
   Status read(uint32_t address, MutableByteSpan out) override;

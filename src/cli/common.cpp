@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -23,6 +24,36 @@ CLI::App* add_command(CLI::App& parent, const std::string& dashed, const std::st
   std::replace(underscored.begin(), underscored.end(), '-', '_');
   if (underscored != dashed) command->alias(underscored);
   return command;
+}
+
+Result<uint64_t> parse_number(std::string_view option, const std::string& text) {
+  std::string_view digits = text;
+  int base = 10;
+  if (digits.starts_with("0x") || digits.starts_with("0X")) {
+    digits.remove_prefix(2);
+    base = 16;
+  }
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+    return fail("cli.number", "{} '{}' is not a number", option, text);
+  return value;
+}
+
+Result<uint64_t> parse_size(std::string_view option, const std::string& text) {
+  std::string number = text;
+  uint64_t unit = 1;
+  for (const auto& [suffix, scale] : {std::pair{"MB", 1u << 20}, std::pair{"M", 1u << 20}, std::pair{"KB", 1u << 10},
+                                      std::pair{"K", 1u << 10}}) {
+    if (std::string_view(number).ends_with(suffix)) {
+      number.resize(number.size() - std::string_view(suffix).size());
+      unit = scale;
+      break;
+    }
+  }
+  ESPSEC_ASSIGN_OR_RETURN(const uint64_t value, parse_number(option, number));
+  if (value > (uint64_t{1} << 40) / unit) return fail("cli.number", "{} '{}' is too large", option, text);
+  return value * unit;
 }
 
 void print_error(const Error& error) {

@@ -34,6 +34,11 @@ void bind_exit(CLI::App* command, Runner& runner, std::function<Result<int>()> b
 
 void print_error(const Error& error);
 
+// Decimal or 0x-prefixed hexadecimal ("cli.number" naming the option otherwise).
+[[nodiscard]] Result<uint64_t> parse_number(std::string_view option, const std::string& text);
+// A byte size: a number with an optional K/KB or M/MB suffix (binary units), e.g. "4MB".
+[[nodiscard]] Result<uint64_t> parse_size(std::string_view option, const std::string& text);
+
 // Registration of every command group; each lives in its own file.
 void register_secure(CLI::App& app, Runner& runner);
 void register_image(CLI::App& app, Runner& runner);
@@ -44,5 +49,6 @@ void register_partition_table(CLI::App& app, Runner& runner);
 void register_certs(CLI::App& app, Runner& runner);
 void register_efuse(CLI::App& app, Runner& runner);
 void register_nvs(CLI::App& app, Runner& runner);
+void register_device(CLI::App& app, Runner& runner);
 
 }  // namespace espsec::cli

@@ -15,21 +15,6 @@
 namespace espsec::cli {
 namespace {
 
-// Decimal or 0x-prefixed hexadecimal.
-Result<uint64_t> parse_number(std::string_view option, const std::string& text) {
-  std::string_view digits = text;
-  int base = 10;
-  if (digits.starts_with("0x") || digits.starts_with("0X")) {
-    digits.remove_prefix(2);
-    base = 16;
-  }
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
-    return fail("image.option", "{} '{}' is not a number", option, text);
-  return value;
-}
-
 Status image_info(const std::string& in, const std::string& format) {
   ESPSEC_ASSIGN_OR_RETURN(const Bytes bytes, read_file(in));
   auto report = image::describe_image(bytes);

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   register_certs(app, runner);
   register_efuse(app, runner);
   register_nvs(app, runner);
+  register_device(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

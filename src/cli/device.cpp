@@ -1,0 +1,263 @@
+// `espsec device ...`: a virtual ESP32-C3 in a directory: create it, flash it as esptool would,
+// power it on, inspect it.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "core/file_io.hpp"
+#include "crypto/random.hpp"
+#include "device/boot.hpp"
+#include "device/device.hpp"
+#include "device/download.hpp"
+#include "device/inspect.hpp"
+#include "device/layout.hpp"
+#include "partition/gen_esp32part.hpp"
+
+namespace espsec::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace espsec::device;
+
+struct CreateOptions {
+  std::string dir;
+  std::string chip = "esp32c3";
+  std::string flash_size = "4MB";
+  bool secure_boot = false;
+  std::string flash_encryption = "none";
+  std::string rom_download_mode;
+  bool allow_jtag = false;
+  bool allow_unused_digest_slots = false;
+  bool aggressive_revoke = false;
+  bool no_rollback = false;
+  bool no_anti_rollback = false;
+  std::string id;
+  std::string partition_table = "default";
+  std::string table_offset = "0x8000";
+};
+
+// The table to flash: the default layout, none, or a CSV / binary file (gen_esp32part rules).
+Result<std::optional<Bytes>> partition_table_bytes(const CreateOptions& o, uint32_t flash_size, uint32_t offset) {
+  if (o.partition_table == "none") return std::optional<Bytes>();
+  if (o.partition_table == "default") {
+    ESPSEC_ASSIGN_OR_RETURN(Bytes table, default_partition_table(flash_size));
+    return std::optional<Bytes>(std::move(table));
+  }
+  ESPSEC_ASSIGN_OR_RETURN(const Bytes input, read_file(o.partition_table));
+  partition::ConvertOptions options;
+  options.gen.table_offset = offset;
+  options.flash_size = flash_size;
+  auto conversion = partition::convert(input, options, [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  });
+  if (!conversion) return std::unexpected(with_context(conversion.error(), o.partition_table));
+  if (conversion->input_was_binary) return std::optional<Bytes>(input);
+  return std::optional<Bytes>(std::move(conversion->output));
+}
+
+Status create(const CreateOptions& o) {
+  DeviceConfig config;
+  config.chip = o.chip;
+  ESPSEC_ASSIGN_OR_RETURN(const uint64_t flash_size, parse_size("--flash-size", o.flash_size));
+  config.flash_size = static_cast<uint32_t>(std::min<uint64_t>(flash_size, UINT32_MAX));
+  ESPSEC_ASSIGN_OR_RETURN(const uint64_t offset, parse_number("--partition-table-offset", o.table_offset));
+  config.partition_table_offset = static_cast<uint32_t>(std::min<uint64_t>(offset, UINT32_MAX));
+  config.security.secure_boot = o.secure_boot;
+  ESPSEC_ASSIGN_OR_RETURN(config.security.flash_encryption, parse_flash_encryption(o.flash_encryption));
+  if (o.rom_download_mode.empty()) {
+    config.security.rom_download_mode =
+        default_rom_download_mode(config.security.secure_boot, config.security.flash_encryption);
+  } else {
+    ESPSEC_ASSIGN_OR_RETURN(config.security.rom_download_mode, parse_rom_download_mode(o.rom_download_mode));
+  }
+  config.security.allow_jtag = o.allow_jtag;
+  config.security.allow_unused_digest_slots = o.allow_unused_digest_slots;
+  config.security.aggressive_revoke = o.aggressive_revoke;
+  config.security.app_rollback = !o.no_rollback;
+  config.security.anti_rollback = !o.no_rollback && !o.no_anti_rollback;
+  if (o.id.empty()) {
+    crypto::SystemRng rng;
+    config.id = "c3-" + to_hex(rng.bytes(4));
+  } else {
+    config.id = o.id;
+  }
+  ESPSEC_TRY(validate(config));
+  ESPSEC_ASSIGN_OR_RETURN(const auto table, partition_table_bytes(o, config.flash_size, config.partition_table_offset));
+  ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::create(o.dir, config));
+  if (table) {
+    const FlashWrite write{config.partition_table_offset, *table, "partition table"};
+    ESPSEC_TRY(write_flash(*dev, std::span(&write, 1), {}));
+  }
+  fmt::print("Created virtual {} {} in {}: {} MiB flash, secure boot {}, flash encryption {}, ROM download mode {}{}\n",
+             config.chip, config.id, o.dir, config.flash_size >> 20, config.security.secure_boot ? "on" : "off",
+             to_string(config.security.flash_encryption), to_string(config.security.rom_download_mode),
+             table ? fmt::format(", partition table at 0x{:x}", config.partition_table_offset) : "");
+  return {};
+}
+
+Status flash(const std::string& dir, const std::vector<std::string>& pairs, bool encrypt, bool force) {
+  if (pairs.empty() || pairs.size() % 2 != 0)
+    return fail("device.flash_args", "give ADDRESS FILE pairs (e.g. 0x0 bootloader.bin 0x10000 app.bin)");
+  std::vector<FlashWrite> writes;
+  for (size_t i = 0; i < pairs.size(); i += 2) {
+    ESPSEC_ASSIGN_OR_RETURN(const uint64_t address, parse_number("address", pairs[i]));
+    if (address > UINT32_MAX) return fail("device.flash_args", "address {} is beyond the flash", pairs[i]);
+    ESPSEC_ASSIGN_OR_RETURN(Bytes data, read_file(pairs[i + 1]));
+    if (data.empty()) return fail("device.flash_args", "{} is empty", pairs[i + 1]);
+    writes.push_back(FlashWrite{static_cast<uint32_t>(address), std::move(data), pairs[i + 1]});
+  }
+  ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(dir));
+  ESPSEC_TRY(write_flash(*dev, writes, {encrypt, force}));
+  for (const auto& w : writes)
+    fmt::print("Wrote {} bytes{} at 0x{:08x} ({})\n", w.data.size(), encrypt ? " (encrypted)" : "", w.address, w.name);
+  return {};
+}
+
+Status read(const std::string& dir, const std::string& address, const std::string& size, const std::string& out) {
+  ESPSEC_ASSIGN_OR_RETURN(const uint64_t a, parse_number("address", address));
+  ESPSEC_ASSIGN_OR_RETURN(const uint64_t n, parse_size("size", size));
+  if (a > UINT32_MAX || n > UINT32_MAX) return fail("download.range", "address or size beyond the flash");
+  ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(dir));
+  ESPSEC_ASSIGN_OR_RETURN(const Bytes data, read_flash(*dev, static_cast<uint32_t>(a), static_cast<uint32_t>(n)));
+  ESPSEC_TRY(write_file_atomic(out, data));
+  fmt::print("Read {} bytes at 0x{:08x} into {}\n", data.size(), a, out);
+  return {};
+}
+
+nlohmann::json report_json(const BootReport& r) {
+  nlohmann::json j{{"status", to_string(r.status)}, {"exit_code", exit_code(r)}, {"code", r.code},
+                   {"reason", r.reason},           {"resets", r.resets},        {"notes", r.notes},
+                   {"log", r.log}};
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& x : r.refused) refused.push_back({{"partition", x.partition}, {"code", x.code}, {"reason", x.reason}});
+  j["refused"] = refused;
+  if (r.app) {
+    j["app"] = {{"partition", r.app->label},          {"offset", r.app->offset},
+                {"project", r.app->desc.project_name}, {"version", r.app->desc.version},
+                {"secure_version", r.app->desc.secure_version}, {"idf_version", r.app->desc.idf_ver},
+                {"date", r.app->desc.date},            {"time", r.app->desc.time}};
+    if (r.app->ota_state) j["app"]["ota_state"] = otadata::state_name(*r.app->ota_state);
+  } else {
+    j["app"] = nullptr;
+  }
+  return j;
+}
+
+void print_report(const BootReport& r) {
+  for (const auto& line : r.log) fmt::print("{}\n", line);
+  fmt::print("\n");
+  if (r.app) {
+    fmt::print("== booted {} at 0x{:x}: {} {} (secure_version {}, IDF {}, built {} {}){}\n", r.app->label,
+               r.app->offset, r.app->desc.project_name, r.app->desc.version, r.app->desc.secure_version,
+               r.app->desc.idf_ver, r.app->desc.date, r.app->desc.time,
+               r.app->ota_state ? ", otadata state " + otadata::state_name(*r.app->ota_state) : "");
+  } else {
+    fmt::print("== nothing booted ({}, exit {}): {}\n", to_string(r.status), exit_code(r), r.reason);
+  }
+  for (const auto& x : r.refused) fmt::print("   refused {}: {} ({})\n", x.partition, x.reason, x.code);
+  for (const auto& n : r.notes) fmt::print("   * {}\n", n);
+  if (r.resets) fmt::print("   the chip reset {} time(s) during this power-on\n", r.resets);
+}
+
+Result<int> boot_device(const std::string& dir, const std::string& format, bool fail_self_test) {
+  if (format != "text" && format != "json") return fail("device.format", "unknown format '{}' (text, json)", format);
+  ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(dir));
+  BootOptions options;
+  if (fail_self_test)
+    options.self_test = [](const BootedApp&) -> Status { return fail("app.self_test", "self-test failed (--fail-self-test)"); };
+  ESPSEC_ASSIGN_OR_RETURN(const BootReport report, power_on(*dev, options));
+  ESPSEC_TRY(dev->sync());
+  if (format == "json") fmt::print("{}\n", report_json(report).dump(2));
+  else print_report(report);
+  return exit_code(report);
+}
+
+Status info(const std::string& dir, const std::string& format) {
+  ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(dir));
+  ESPSEC_ASSIGN_OR_RETURN(const DeviceInfo i, inspect(*dev));
+  if (format == "json") fmt::print("{}\n", to_json(i).dump(2));
+  else if (format == "text") fmt::print("{}", to_text(i));
+  else return fail("device.format", "unknown format '{}' (text, json)", format);
+  return {};
+}
+
+}  // namespace
+
+void register_device(CLI::App& app, Runner& runner) {
+  CLI::App* group = add_command(app, "device", "A virtual ESP32-C3: create, flash, boot, inspect");
+  group->require_subcommand(1);
+  {
+    auto* cmd = add_command(*group, "create", "Create a virtual chip (erased flash, blank eFuses) in a directory");
+    auto o = std::make_shared<CreateOptions>();
+    cmd->add_option("dir", o->dir, "Device directory")->required();
+    cmd->add_option(option_names("chip", 'c'), o->chip, "Chip (esp32c3)")->capture_default_str();
+    cmd->add_option(option_names("flash-size"), o->flash_size, "2MB, 4MB, 8MB or 16MB")->capture_default_str();
+    cmd->add_flag(option_names("secure-boot"), o->secure_boot, "Bootloader enables Secure Boot v2 on first boot");
+    cmd->add_option(option_names("flash-encryption"), o->flash_encryption, "none, development or release")
+        ->capture_default_str();
+    cmd->add_option(option_names("rom-download-mode"), o->rom_download_mode,
+                    "enabled, secure or disabled (default: secure with Secure Boot or release encryption)");
+    cmd->add_flag(option_names("allow-jtag"), o->allow_jtag, "Do not disable JTAG (CONFIG_SECURE_BOOT_ALLOW_JTAG)");
+    cmd->add_flag(option_names("allow-unused-digest-slots"), o->allow_unused_digest_slots,
+                  "Leave unused Secure Boot digest slots unrevoked");
+    cmd->add_flag(option_names("aggressive-revoke"), o->aggressive_revoke, "Enable aggressive key revocation");
+    cmd->add_flag(option_names("no-rollback"), o->no_rollback, "Disable app rollback (and anti-rollback)");
+    cmd->add_flag(option_names("no-anti-rollback"), o->no_anti_rollback, "Disable anti-rollback");
+    cmd->add_option(option_names("id"), o->id, "Device id (default: random)");
+    cmd->add_option(option_names("partition-table"), o->partition_table,
+                    "default, none, or a CSV / binary table to flash")
+        ->capture_default_str();
+    cmd->add_option(option_names("partition-table-offset"), o->table_offset, "Partition table offset")
+        ->capture_default_str();
+    bind(cmd, runner, [=] { return create(*o); });
+  }
+  {
+    auto* cmd = add_command(*group, "flash", "Write files to flash through ROM download mode (esptool write-flash)");
+    auto dir = std::make_shared<std::string>();
+    auto pairs = std::make_shared<std::vector<std::string>>();
+    auto encrypt = std::make_shared<bool>(false);
+    auto force = std::make_shared<bool>(false);
+    cmd->add_option("dir", *dir, "Device directory")->required();
+    cmd->add_option("address_file", *pairs, "ADDRESS FILE pairs")->required();
+    cmd->add_flag(option_names("encrypt"), *encrypt, "Encrypt with the chip's flash-encryption key while writing");
+    cmd->add_flag(option_names("force"), *force, "Write plaintext onto an encrypted device anyway");
+    bind(cmd, runner, [=] { return flash(*dir, *pairs, *encrypt, *force); });
+  }
+  {
+    auto* cmd = add_command(*group, "read-flash", "Read raw flash through download mode (esptool read-flash)");
+    auto dir = std::make_shared<std::string>(), address = std::make_shared<std::string>(),
+         size = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+    cmd->add_option("dir", *dir, "Device directory")->required();
+    cmd->add_option("address", *address, "Start address")->required();
+    cmd->add_option("size", *size, "Bytes to read")->required();
+    cmd->add_option("output", *out, "Output file")->required();
+    bind(cmd, runner, [=] { return read(*dir, *address, *size, *out); });
+  }
+  {
+    auto* cmd = add_command(*group, "boot", "Power the chip on: ROM, bootloader, app startup; exit code says what booted");
+    auto dir = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("text");
+    auto fail_self_test = std::make_shared<bool>(false);
+    cmd->add_option("dir", *dir, "Device directory")->required();
+    cmd->add_option(option_names("format"), *format, "text or json")->capture_default_str();
+    cmd->add_flag(option_names("fail-self-test"), *fail_self_test,
+                  "The app does not confirm itself (a pending update rolls back on the next boot)");
+    bind_exit(cmd, runner, [=] { return boot_device(*dir, *format, *fail_self_test); });
+  }
+  {
+    auto* cmd = add_command(*group, "info", "Security state, partition table and otadata of a device");
+    auto dir = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("text");
+    cmd->add_option("dir", *dir, "Device directory")->required();
+    cmd->add_option(option_names("format"), *format, "text or json")->capture_default_str();
+    bind(cmd, runner, [=] { return info(*dir, *format); });
+  }
+}
+
+}  // namespace espsec::cli
