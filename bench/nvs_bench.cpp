@@ -311,4 +311,3 @@ BENCHMARK(BM_Baseline_XtsOneEntry);
 }  // namespace
 }  // namespace espsec::nvs
 
-BENCHMARK_MAIN();
