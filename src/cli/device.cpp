@@ -11,6 +11,7 @@
 #include "cli/common.hpp"
 #include "core/file_io.hpp"
 #include "crypto/random.hpp"
+#include "device/app_nvs.hpp"
 #include "device/boot.hpp"
 #include "device/device.hpp"
 #include "device/download.hpp"
@@ -292,6 +293,64 @@ Result<int> ota_update(const OtaCommand& c) {
   return 41;
 }
 
+// The running app's NVS: the device is powered on first, as only running firmware can reach it.
+Result<std::unique_ptr<AppNvs>> running_app_nvs(Device& dev) {
+  ESPSEC_ASSIGN_OR_RETURN(const BootReport report, power_on(dev, {}));
+  if (!report.app)
+    return fail("device.not_booted", "the device does not boot ({}), so no firmware can reach its NVS", report.reason);
+  return AppNvs::open(dev);
+}
+
+Status nvs_set(const std::string& dir, const std::string& ns, const std::string& key, const std::string& value,
+               const std::string& type) {
+  ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(dir));
+  ESPSEC_ASSIGN_OR_RETURN(auto nvs, running_app_nvs(*dev));
+  ESPSEC_ASSIGN_OR_RETURN(auto handle, nvs->storage().open_namespace(ns, nvs::OpenMode::kReadWrite));
+  if (type == "string") {
+    ESPSEC_TRY(handle.set_string(key, value));
+  } else if (type == "u32") {
+    ESPSEC_ASSIGN_OR_RETURN(const uint64_t v, parse_number("value", value));
+    if (v > UINT32_MAX) return fail("device.nvs_value", "{} does not fit in u32", value);
+    ESPSEC_TRY(handle.set<uint32_t>(key, static_cast<uint32_t>(v)));
+  } else if (type == "blob") {
+    const auto bytes = from_hex(value);
+    if (!bytes) return fail("device.nvs_value", "a blob value is given in hex");
+    ESPSEC_TRY(handle.set_blob(key, *bytes));
+  } else {
+    return fail("device.nvs_type", "unknown type '{}' (string, u32, blob)", type);
+  }
+  ESPSEC_TRY(handle.commit());
+  ESPSEC_TRY(dev->sync());
+  fmt::print("{}::{} written to NVS partition '{}'{}\n", ns, key, nvs->partition(),
+             nvs->encrypted() ? " (NVS encryption)" : " (plaintext)");
+  return {};
+}
+
+Status nvs_get(const std::string& dir, const std::string& ns, const std::string& key) {
+  ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(dir));
+  ESPSEC_ASSIGN_OR_RETURN(auto nvs, running_app_nvs(*dev));
+  ESPSEC_ASSIGN_OR_RETURN(auto handle, nvs->storage().open_namespace(ns, nvs::OpenMode::kReadOnly));
+  ESPSEC_ASSIGN_OR_RETURN(const nvs::ItemType type, handle.find_key(key));
+  switch (type) {
+    case nvs::ItemType::kString: {
+      ESPSEC_ASSIGN_OR_RETURN(const std::string v, handle.get_string(key));
+      fmt::print("{}\n", v);
+      return {};
+    }
+    case nvs::ItemType::kU32: {
+      ESPSEC_ASSIGN_OR_RETURN(const uint32_t v, handle.get<uint32_t>(key));
+      fmt::print("{}\n", v);
+      return {};
+    }
+    case nvs::ItemType::kBlobData: {
+      ESPSEC_ASSIGN_OR_RETURN(const Bytes v, handle.get_blob(key));
+      fmt::print("{}\n", to_hex(v));
+      return {};
+    }
+    default: return fail("device.nvs_type", "{}::{} has a type this command does not print", ns, key);
+  }
+}
+
 Status info(const std::string& dir, const std::string& format) {
   ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(dir));
   ESPSEC_ASSIGN_OR_RETURN(const DeviceInfo i, inspect(*dev));
@@ -378,6 +437,25 @@ void register_device(CLI::App& app, Runner& runner) {
                   "Decrypt pre-encrypted images with the ECIES key derived from the HMAC_UP eFuse key");
     cmd->add_option(option_names("format"), c->format, "text or json")->capture_default_str();
     bind_exit(cmd, runner, [=] { return ota_update(*c); });
+  }
+  {
+    auto* nvs = add_command(*group, "nvs", "Read or write the running firmware's NVS (encrypted when flash encryption is on)");
+    nvs->require_subcommand(1);
+    auto* set = add_command(*nvs, "set", "Store a value as the app would (nvs_set_str / nvs_set_u32 / nvs_set_blob)");
+    auto dir = std::make_shared<std::string>(), ns = std::make_shared<std::string>(), key = std::make_shared<std::string>(),
+         value = std::make_shared<std::string>(), type = std::make_shared<std::string>("string");
+    set->add_option("dir", *dir, "Device directory")->required();
+    set->add_option("namespace", *ns, "NVS namespace")->required();
+    set->add_option("key", *key, "Key (at most 15 characters)")->required();
+    set->add_option("value", *value, "Value (hex for blobs)")->required();
+    set->add_option("--type", *type, "string, u32 or blob")->capture_default_str();
+    bind(set, runner, [=] { return nvs_set(*dir, *ns, *key, *value, *type); });
+    auto* get = add_command(*nvs, "get", "Print a value as the app reads it");
+    auto gdir = std::make_shared<std::string>(), gns = std::make_shared<std::string>(), gkey = std::make_shared<std::string>();
+    get->add_option("dir", *gdir, "Device directory")->required();
+    get->add_option("namespace", *gns, "NVS namespace")->required();
+    get->add_option("key", *gkey, "Key")->required();
+    bind(get, runner, [=] { return nvs_get(*gdir, *gns, *gkey); });
   }
   {
     auto* cmd = add_command(*group, "info", "Security state, partition table and otadata of a device");
