@@ -175,16 +175,21 @@ struct ServerLink {
   ManifestLocation location;
 };
 
+Result<ServerLink> connect_server(const OtaConfig& ota, ByteSpan trust, const Clock& clock) {
+  ESPSEC_ASSIGN_OR_RETURN(const ota::Url url, ota::parse_https_url(ota.url));
+  const auto location = manifest_location(url);
+  if (!location) return fail("device.config_ota", "{} is not a channel manifest URL", ota.url);
+  ESPSEC_ASSIGN_OR_RETURN(auto anchor, load_trust_anchor(ota.trust, trust));
+  ESPSEC_ASSIGN_OR_RETURN(auto transport, ota::connect_https(url, std::move(anchor), clock));
+  return ServerLink{std::move(transport), *location};
+}
+
 Result<std::optional<ServerLink>> server_link(Device& dev, const Clock& clock) {
   const auto& ota = dev.config().ota;
   if (!ota) return std::optional<ServerLink>();
-  ESPSEC_ASSIGN_OR_RETURN(const ota::Url url, ota::parse_https_url(ota->url));
-  const auto location = manifest_location(url);
-  if (!location) return fail("device.config_ota", "the configured OTA URL is not a channel manifest URL");
   ESPSEC_ASSIGN_OR_RETURN(const Bytes trust, read_file(*dev.dir() / ota->trust_file));
-  ESPSEC_ASSIGN_OR_RETURN(auto anchor, load_trust_anchor(ota->trust, trust));
-  ESPSEC_ASSIGN_OR_RETURN(auto transport, ota::connect_https(url, std::move(anchor), clock));
-  return std::optional<ServerLink>(ServerLink{std::move(transport), *location});
+  ESPSEC_ASSIGN_OR_RETURN(auto link, connect_server(*ota, trust, clock));
+  return std::optional<ServerLink>(std::move(link));
 }
 
 Result<int> boot_device(const std::string& dir, const std::string& format, bool fail_self_test) {
@@ -222,7 +227,8 @@ struct OtaCommand {
   std::string format = "text";
 };
 
-// Records the server in the device's firmware configuration, then runs the update.
+// Runs the update against the given server; the device's firmware keeps that server (and the
+// decryption key) in its configuration once it has talked to it successfully.
 Result<int> ota_update(const OtaCommand& c) {
   if (c.format != "text" && c.format != "json") return fail("device.format", "unknown format '{}' (text, json)", c.format);
   const int anchors = !c.bundle.empty() + !c.ca.empty() + !c.pin.empty();
@@ -230,38 +236,39 @@ Result<int> ota_update(const OtaCommand& c) {
   if (!c.decrypt_key.empty() && c.decrypt_with_efuse)
     return fail("device.ota_decrypt", "--decrypt-key and --decrypt-with-efuse-hmac exclude each other");
   ESPSEC_ASSIGN_OR_RETURN(auto dev, Device::open(c.dir));
-  ESPSEC_ASSIGN_OR_RETURN(const ota::Url url, ota::parse_https_url(c.url));
-  if (!manifest_location(url))
-    return fail("device.ota_url", "{} is not a channel manifest URL (https://HOST/v1/products/P/channels/C/manifest)", c.url);
-  DeviceConfig config = dev->config();
   OtaConfig ota;
   ota.url = c.url;
   ota.trust = !c.bundle.empty() ? "bundle" : !c.ca.empty() ? "ca" : "pinned";
-  const std::string& trust_source = !c.bundle.empty() ? c.bundle : !c.ca.empty() ? c.ca : c.pin;
-  ESPSEC_ASSIGN_OR_RETURN(const Bytes trust, read_file(trust_source));
-  ESPSEC_TRY(load_trust_anchor(ota.trust, trust));  // refuse an unusable anchor before storing it
   ota.trust_file = ota.trust == "bundle" ? "ota-trust.bundle" : "ota-trust.pem";
-  ESPSEC_TRY(write_file_atomic(*dev->dir() / ota.trust_file, trust));
+  ESPSEC_ASSIGN_OR_RETURN(const Bytes trust, read_file(!c.bundle.empty() ? c.bundle : !c.ca.empty() ? c.ca : c.pin));
+  SystemClock clock;
+  ESPSEC_ASSIGN_OR_RETURN(auto link, connect_server(ota, trust, clock));
+
+  UpdateOptions options;
+  options.url = c.url;
+  std::optional<SecretBytes> key_pem;
   if (!c.decrypt_key.empty()) {
-    ESPSEC_ASSIGN_OR_RETURN(const SecretBytes pem, read_secret_file(c.decrypt_key));
-    ESPSEC_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::load(pem.expose()));
-    ESPSEC_TRY(encimg::DecryptionKey::from_private_key(std::move(key)));
-    ESPSEC_TRY(write_file_atomic(*dev->dir() / kOtaDecryptKeyFile, pem.expose(), FileMode::kSecret));
+    ESPSEC_ASSIGN_OR_RETURN(key_pem, read_secret_file(c.decrypt_key));
+    ESPSEC_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::load(key_pem->expose()));
+    ESPSEC_ASSIGN_OR_RETURN(options.decryption_key, encimg::DecryptionKey::from_private_key(std::move(key)));
     ota.decryption = "rsa";
   } else if (c.decrypt_with_efuse) {
     ota.decryption = "efuse-hmac";
-  } else if (config.ota) {
-    ota.decryption = config.ota->decryption;
+    DeviceConfig with_hmac = dev->config();
+    with_hmac.ota = ota;
+    ESPSEC_ASSIGN_OR_RETURN(options.decryption_key, firmware_decryption_key(*dev, with_hmac));
+  } else {
+    if (dev->config().ota) ota.decryption = dev->config().ota->decryption;
+    ESPSEC_ASSIGN_OR_RETURN(options.decryption_key, firmware_decryption_key(*dev, dev->config()));
   }
-  config.ota = ota;
-  ESPSEC_TRY(dev->update_config(config));
-
-  SystemClock clock;
-  ESPSEC_ASSIGN_OR_RETURN(auto link, server_link(*dev, clock));
-  UpdateOptions options;
-  options.url = c.url;
-  ESPSEC_ASSIGN_OR_RETURN(options.decryption_key, firmware_decryption_key(*dev));
-  ESPSEC_ASSIGN_OR_RETURN(const UpdateReport report, run_update(*dev, *link->transport, options));
+  ESPSEC_ASSIGN_OR_RETURN(const UpdateReport report, run_update(*dev, *link.transport, options));
+  if (report.status != UpdateStatus::kRefused) {
+    ESPSEC_TRY(write_file_atomic(*dev->dir() / ota.trust_file, trust));
+    if (key_pem) ESPSEC_TRY(write_file_atomic(*dev->dir() / kOtaDecryptKeyFile, key_pem->expose(), FileMode::kSecret));
+    DeviceConfig config = dev->config();
+    config.ota = ota;
+    ESPSEC_TRY(dev->update_config(config));
+  }
   if (c.format == "json") {
     nlohmann::json j{{"status", to_string(report.status)}, {"code", report.code},
                      {"reason", report.reason},            {"from_version", report.from_version},

@@ -80,9 +80,13 @@ Status precheck(ByteSpan head, Device& device, const BootedApp& running, uint32_
 // One download into the passive slot: served bytes -> (decrypt) -> precheck -> sector writes.
 class Download {
  public:
+  // `begin` runs once, when the first bytes passed the checks and before anything is written
+  // (esp_ota_begin).
   Download(Device& device, chip::Flash& view, const BootedApp& running, const partition::Entry& slot,
-           const std::optional<encimg::DecryptionKey>& key, std::optional<uint64_t> plaintext_size)
-      : device_(device), view_(view), running_(running), slot_(slot), key_(key), plaintext_size_(plaintext_size) {
+           const std::optional<encimg::DecryptionKey>& key, std::optional<uint64_t> plaintext_size,
+           std::function<Status()> begin)
+      : device_(device), view_(view), running_(running), slot_(slot), key_(key), plaintext_size_(plaintext_size),
+        begin_(std::move(begin)) {
     restart();
   }
 
@@ -143,7 +147,12 @@ class Download {
 
   Status run_precheck() {
     checked_ = true;
-    return precheck(head_, device_, running_, slot_.size, plaintext_size_);
+    ESPSEC_TRY(precheck(head_, device_, running_, slot_.size, plaintext_size_));
+    if (!begun_) {
+      begun_ = true;
+      return begin_();
+    }
+    return {};
   }
 
   bool accept(ByteSpan plain) {
@@ -190,6 +199,8 @@ class Download {
   uint64_t served_ = 0;
   uint64_t written_ = 0;
   bool checked_ = false;
+  bool begun_ = false;
+  std::function<Status()> begin_;
   Bytes head_;
   Bytes pending_;
   std::optional<Error> error_;
@@ -256,8 +267,8 @@ Result<std::shared_ptr<const certs::TrustAnchor>> load_trust_anchor(const std::s
   return fail("ota.trust", "unknown trust kind '{}'", kind);
 }
 
-Result<std::optional<encimg::DecryptionKey>> firmware_decryption_key(Device& device) {
-  const auto& ota = device.config().ota;
+Result<std::optional<encimg::DecryptionKey>> firmware_decryption_key(Device& device, const DeviceConfig& config) {
+  const auto& ota = config.ota;
   if (!ota || ota->decryption == "none") return std::optional<encimg::DecryptionKey>();
   if (ota->decryption == "rsa") {
     if (!device.dir()) return fail("ota.decryption_key", "the RSA decryption key lives in the device directory");
@@ -340,12 +351,17 @@ Result<UpdateReport> run_update(Device& device, ota::Transport& transport, const
   if (!target) return refuse(target.error());
   ESPSEC_ASSIGN_OR_RETURN(auto otadata, chip::FlashWindow::make(view.flash(), target->otadata->offset, target->otadata->size));
   const ota::Config ota_config{device.config().security.app_rollback, device.config().security.anti_rollback};
-  if (ota_config.rollback) ESPSEC_TRY(ota::invalidate_inactive_slot(otadata, target->layout, running.slot));
   report(transport, device, "downloading", out.to_version, "", out.log);
   const std::optional<encimg::DecryptionKey> key = manifest->release.encrypted ? options.decryption_key : std::nullopt;
   const std::optional<uint64_t> plain_size =
       manifest->release.encrypted ? std::nullopt : std::optional<uint64_t>(manifest->release.image_size);
-  Download download(device, view.flash(), running, *target->passive, key, plain_size);
+  // esp_ota_begin with rollback: the inactive otadata entry must not roll back into the slot
+  // about to be overwritten.
+  auto begin = [&]() -> Status {
+    if (!ota_config.rollback) return {};
+    return ota::invalidate_inactive_slot(otadata, target->layout, running.slot);
+  };
+  Download download(device, view.flash(), running, *target->passive, key, plain_size, begin);
   std::optional<uint64_t> resume_at;
   for (;;) {
     if (++out.connections > options.max_connections)

@@ -72,8 +72,9 @@ std::optional<ManifestLocation> manifest_location(const ota::Url& url);
 // The trust anchor of a device's OTA configuration ("bundle": an ESP x509 bundle; "ca": one CA
 // certificate; "pinned": the server's own certificate), read from its file.
 [[nodiscard]] Result<std::shared_ptr<const certs::TrustAnchor>> load_trust_anchor(const std::string& kind, ByteSpan data);
-// The key the firmware decrypts pre-encrypted images with, per OtaConfig::decryption.
-[[nodiscard]] Result<std::optional<encimg::DecryptionKey>> firmware_decryption_key(Device& device);
+// The key the firmware decrypts pre-encrypted images with, per `config.ota->decryption`.
+[[nodiscard]] Result<std::optional<encimg::DecryptionKey>> firmware_decryption_key(Device& device,
+                                                                                   const DeviceConfig& config);
 inline constexpr const char* kOtaDecryptKeyFile = "ota-decrypt-key.pem";
 
 // BootOptions whose self-test is the check-in, for a device whose firmware knows its server.
