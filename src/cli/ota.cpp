@@ -13,6 +13,9 @@
 #include "core/file_io.hpp"
 #include "crypto/pkey.hpp"
 #include "format/sbv2.hpp"
+#include "crypto/random.hpp"
+#include "encimg/keys.hpp"
+#include "ota/publish.hpp"
 #include "ota/server.hpp"
 #include "ota/store.hpp"
 
@@ -71,6 +74,29 @@ Status add_product(const fs::path& root, const std::string& name, const std::str
   fmt::print("Product {} ({}): {}\n", name, chip,
              product.secure_boot ? fmt::format("releases must be signed by one of {} key(s)", product.key_digests.size())
                                  : "unsigned releases accepted (no Secure Boot)");
+  return {};
+}
+
+Status publish_release(const fs::path& root, const std::string& product, const std::string& channel,
+                       const std::string& image, const std::string& encrypt_for) {
+  ESPSEC_ASSIGN_OR_RETURN(auto store, ota::Store::open(root));
+  ota::PublishRequest request{product, channel, {}, std::nullopt};
+  ESPSEC_ASSIGN_OR_RETURN(request.image, read_file(image));
+  if (!encrypt_for.empty()) {
+    ESPSEC_ASSIGN_OR_RETURN(const Bytes pem, read_file(encrypt_for));
+    auto pub = crypto::PublicKey::load(pem);
+    if (!pub) return fail("ota.encrypt_key", "{}: not a PEM or DER public key", encrypt_for);
+    auto key = encimg::EncryptionKey::from_public_key(*pub);
+    if (!key) return std::unexpected(with_context(key.error(), encrypt_for));
+    request.encrypt_for = std::move(*key);
+  }
+  crypto::SystemRng rng;
+  SystemClock clock;
+  auto release = ota::publish(*store, request, rng, clock);
+  if (!release) return std::unexpected(with_context(release.error(), image));
+  fmt::print("Published {} {} (secure_version {}) on {}/{}: {} bytes{}, sha256 {}\n", release->project,
+             release->version, release->secure_version, release->product, release->channel, release->size,
+             release->encrypted ? " pre-encrypted" : "", release->sha256);
   return {};
 }
 
@@ -137,6 +163,21 @@ void register_ota(CLI::App& app, Runner& runner) {
     cmd->add_option("--chip", *chip, "Target chip")->capture_default_str();
     cmd->add_option("--secure-boot-key", *keys, "Public (or private) key whose signature releases need; repeat up to 3");
     bind(cmd, runner, [=] { return add_product(*root, *name, *chip, *keys); });
+  }
+  {
+    auto* cmd = add_command(*ota, "publish", "Check an app image and make it a channel's latest release");
+    auto root = std::make_shared<std::string>();
+    auto product = std::make_shared<std::string>();
+    auto channel = std::make_shared<std::string>("stable");
+    auto image = std::make_shared<std::string>();
+    auto encrypt_for = std::make_shared<std::string>();
+    cmd->add_option("--root", *root, "Release store directory")->required();
+    cmd->add_option("--product", *product, "Product name")->required();
+    cmd->add_option("--channel", *channel, "Channel")->capture_default_str();
+    cmd->add_option("--encrypt-for", *encrypt_for,
+                    "Serve it pre-encrypted (esp_encrypted_img) for this RSA-3072 or P-256 device public key");
+    cmd->add_option("image", *image, "Signed app image")->required();
+    bind(cmd, runner, [=] { return publish_release(*root, *product, *channel, *image, *encrypt_for); });
   }
   {
     auto* cmd = add_command(*ota, "status", "Devices, their versions and update reports");

@@ -4,6 +4,7 @@
 
 #include "boot/image_verify.hpp"
 #include "chip/flash_window.hpp"
+#include "device/app_nvs.hpp"
 #include "device/boot_log.hpp"
 #include "device/chip_state.hpp"
 #include "device/security_enable.hpp"
@@ -510,7 +511,41 @@ class PowerOn {
       }
       if (state) booted_->ota_state = *state;
     }
+    ESPSEC_TRY(app_storage());
     report_.app = booted_;
+    return {};
+  }
+
+  // nvs_flash_init, then what the app keeps there itself: how often it booted and its version.
+  Status app_storage() {
+    auto nvs = AppNvs::open(device_);
+    if (!nvs) {
+      if (emulation_failure(nvs.error())) return std::unexpected(nvs.error());
+      if (nvs.error().code == "device.no_nvs") return {};
+      log_.error("nvs", "nvs_flash_init failed: " + nvs.error().message);
+      report_.notes.push_back("NVS unusable: " + nvs.error().message);
+      return {};
+    }
+    if ((*nvs)->keys_generated()) {
+      log_.info("nvs", "NVS encryption keys generated in the nvs_keys partition");
+      report_.notes.push_back("generated NVS encryption keys (nvs_keys partition, written through flash encryption)");
+    }
+    log_.info("nvs", fmt::format("partition '{}' mounted{}", (*nvs)->partition(),
+                                 (*nvs)->encrypted() ? " with NVS encryption (XTS-AES, keys in nvs_keys)" : ""));
+    auto handle = (*nvs)->storage().open_namespace("app", nvs::OpenMode::kReadWrite);
+    if (!handle) return nvs_failure(handle.error());
+    const uint32_t boots = handle->get<uint32_t>("boot_count").value_or(0) + 1;
+    if (auto s = handle->set<uint32_t>("boot_count", boots); !s) return nvs_failure(s.error());
+    if (auto s = handle->set_string("version", booted_->desc.version); !s) return nvs_failure(s.error());
+    if (auto s = handle->commit(); !s) return nvs_failure(s.error());
+    log_.info("app", fmt::format("boot #{} of this device", boots));
+    return {};
+  }
+
+  Status nvs_failure(const Error& e) {
+    if (emulation_failure(e)) return std::unexpected(e);
+    log_.error("nvs", e.message);
+    report_.notes.push_back("NVS write failed: " + e.message);
     return {};
   }
 

@@ -58,6 +58,12 @@ Status validate(const DeviceConfig& c) {
   if (c.security.anti_rollback && !c.security.app_rollback)
     return fail("device.config_anti_rollback", "anti-rollback needs app rollback (ESP-IDF Kconfig dependency)");
   if (c.id.empty() || c.id.size() > 64) return fail("device.config_id", "device id must be 1 to 64 characters");
+  if (c.ota) {
+    if (c.ota->trust != "bundle" && c.ota->trust != "ca" && c.ota->trust != "pinned")
+      return fail("device.config_ota", "OTA trust must be bundle, ca or pinned, not '{}'", c.ota->trust);
+    if (c.ota->decryption != "none" && c.ota->decryption != "rsa" && c.ota->decryption != "efuse-hmac")
+      return fail("device.config_ota", "OTA decryption must be none, rsa or efuse-hmac, not '{}'", c.ota->decryption);
+  }
   return {};
 }
 
@@ -84,7 +90,7 @@ Result<DeviceConfig> parse_config(std::string_view text) {
     if (j.contains("ota") && !j["ota"].is_null()) {
       const json& o = j["ota"];
       c.ota = OtaConfig{o.at("url").get<std::string>(), o.at("trust").get<std::string>(),
-                        o.at("trust_file").get<std::string>()};
+                        o.at("trust_file").get<std::string>(), o.value("decryption", std::string("none"))};
     }
   } catch (const json::exception& e) {
     return fail("device.config_field", "device.json: missing or mistyped field ({})", e.what());
@@ -107,7 +113,11 @@ std::string serialize_config(const DeviceConfig& c) {
            {"aggressive_revoke", c.security.aggressive_revoke},
            {"app_rollback", c.security.app_rollback},
            {"anti_rollback", c.security.anti_rollback}}}};
-  if (c.ota) j["ota"] = {{"url", c.ota->url}, {"trust", c.ota->trust}, {"trust_file", c.ota->trust_file}};
+  if (c.ota)
+    j["ota"] = {{"url", c.ota->url},
+                {"trust", c.ota->trust},
+                {"trust_file", c.ota->trust_file},
+                {"decryption", c.ota->decryption}};
   return j.dump(2) + "\n";
 }
 

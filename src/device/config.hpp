@@ -9,7 +9,7 @@
 //                 "allow_unused_digest_slots": false, "aggressive_revoke": false,
 //                 "app_rollback": true, "anti_rollback": true},
 //    "ota": {"url": "https://127.0.0.1:8443/v1/products/p/channels/stable/manifest",
-//            "trust": "ca", "trust_file": "ota-trust.pem"}}
+//            "trust": "ca", "trust_file": "ota-trust.pem", "decryption": "none"}}
 #pragma once
 
 #include <cstdint>
@@ -46,9 +46,13 @@ RomDownloadMode default_rom_download_mode(bool secure_boot, FlashEncryption flas
 
 // Where the device's firmware looks for updates (written by `espsec device ota`).
 struct OtaConfig {
-  std::string url;         // manifest or image URL
+  std::string url;         // the channel manifest URL
   std::string trust;       // "bundle", "ca" or "pinned"
-  std::string trust_file;  // relative to the device directory
+  std::string trust_file;  // in the device directory
+  // How the firmware decrypts pre-encrypted images: "none", "rsa" (ota-decrypt-key.pem in the
+  // device directory, the key a product embeds in its firmware) or "efuse-hmac" (ECIES key derived
+  // from the eFuse key block with purpose HMAC_UP).
+  std::string decryption = "none";
 };
 
 struct DeviceConfig {

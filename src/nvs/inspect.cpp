@@ -13,6 +13,28 @@ namespace espsec::nvs {
 
 namespace {
 
+// One byte of text for a terminal: quotes, backslashes and control bytes escaped; bytes above
+// 0x7E escaped too unless `keep_utf8` (string values may be UTF-8, keys are ASCII on the device).
+void append_escaped(std::string& out, unsigned char c, bool keep_utf8) {
+  if (c == '"' || c == '\\') {
+    out.push_back('\\');
+    out.push_back(static_cast<char>(c));
+  } else if (c == '\n') {
+    out += "\\n";
+  } else if (c < 0x20 || c == 0x7F || (c > 0x7F && !keep_utf8)) {
+    out += fmt::format("\\x{:02x}", c);
+  } else {
+    out.push_back(static_cast<char>(c));
+  }
+}
+
+// Keys as text: a damaged or still-encrypted entry holds arbitrary bytes.
+std::string shown(std::string_view key) {
+  std::string out;
+  for (const unsigned char c : key) append_escaped(out, c, false);
+  return out;
+}
+
 void add(Inspection& in, Finding::Severity sev, std::optional<uint32_t> page, std::optional<uint32_t> entry,
          std::string message) {
   in.findings.push_back({sev, page, entry, std::move(message)});
@@ -106,7 +128,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
       e.fault = e.item.check_header(i);
       if (e.fault) {
         add(in, kError, index, e.index,
-            fmt::format("'{}': {}{}", e.item.key_view(), header_fault_text(*e.fault),
+            fmt::format("'{}': {}{}", shown(e.item.key_view()), header_fault_text(*e.fault),
                         *e.fault == HeaderFault::kCrc
                             ? fmt::format(" (stored {:08x}, computed {:08x})", e.item.crc, e.item.computed_crc())
                             : std::string()));
@@ -122,7 +144,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
         }
         if (!complete) {
           add(in, kWarning, index, e.index,
-              fmt::format("'{}': data entries are not all written (an interrupted write or erase)", e.item.key_view()));
+              fmt::format("'{}': data entries are not all written (an interrupted write or erase)", shown(e.item.key_view())));
         }
         for (size_t j = i + 1; j < i + span; ++j) {
           ESPSEC_ASSIGN_OR_RETURN(Bytes d, entry_bytes(j));
@@ -133,7 +155,7 @@ Result<InspectedPage> inspect_page(ByteSpan image, uint32_t index, EntryCipher* 
           e.data_crc_ok = data_crc(e.data) == e.item.var_crc();
           if (!*e.data_crc_ok)
             add(in, kError, index, e.index,
-                fmt::format("'{}': data CRC mismatch (stored {:08x}, computed {:08x})", e.item.key_view(),
+                fmt::format("'{}': data CRC mismatch (stored {:08x}, computed {:08x})", shown(e.item.key_view()),
                             e.item.var_crc(), data_crc(e.data)));
         }
       }
@@ -172,7 +194,7 @@ void cross_checks(Inspection& in) {
   for (const auto& p : in.pages) {
     for (const auto& e : p.entries) {
       if (!live(p, e)) continue;
-      const std::string key(e.item.key_view());
+      const std::string key = shown(e.item.key_view());
       auto [it, fresh] = seen.try_emplace({e.item.ns, key, e.item.chunk}, p.index, e.index);
       if (!fresh)
         add(in, kError, p.index, e.index,
@@ -187,7 +209,7 @@ void cross_checks(Inspection& in) {
   for (const auto& p : in.pages) {
     for (const auto& e : p.entries) {
       if (!live(p, e) || e.item.type() != ItemType::kBlobData) continue;
-      const std::string key(e.item.key_view());
+      const std::string key = shown(e.item.key_view());
       bool owned = false;
       if (auto it = indexes.find({e.item.ns, key}); it != indexes.end()) {
         for (auto& idx : it->second) {
@@ -219,18 +241,7 @@ void cross_checks(Inspection& in) {
 
 std::string escape_text(std::string_view s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c == 0x7F) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
+  for (unsigned char c : s) append_escaped(out, c, true);
   return out + "\"";
 }
 
@@ -294,7 +305,7 @@ Result<Inspection> inspect_partition(ByteSpan image, const Keys* keys) {
   for (const auto& p : in.pages)
     for (const auto& e : p.entries)
       if (live(p, e) && e.item.ns == 0 && e.item.type() == ItemType::kU8)
-        in.namespaces.try_emplace(e.item.data[0], std::string(e.item.key_view()));
+        in.namespaces.try_emplace(e.item.data[0], shown(e.item.key_view()));
   cross_checks(in);
   return in;
 }
@@ -335,7 +346,7 @@ std::string dump_text(const Inspection& in, std::string_view name) {
       std::string chunk = e.item.type() == ItemType::kBlobData ? fmt::format("[{:#04x}]", e.item.chunk) : "";
       const std::string value = e.state == EntryState::kWritten && !e.fault ? describe_value(e, 32) : "";
       out += fmt::format("  {:03d} {:<7} {:<12} {:<10} {}{}{}{}  ({}, span {})\n", e.index, entry_state_name(e.state),
-                         ns_label(in, e.item.ns), type, e.item.key_view(), chunk, value.empty() ? "" : " = ", value,
+                         ns_label(in, e.item.ns), type, shown(e.item.key_view()), chunk, value.empty() ? "" : " = ", value,
                          crc, e.item.span);
     }
   }
@@ -366,7 +377,7 @@ std::string dump_json(const Inspection& in, std::string_view name) {
              {"state", entry_state_name(e.state)},
              {"ns_index", e.item.ns},
              {"namespace", e.item.ns == 0 ? json(nullptr) : json(ns_label(in, e.item.ns))},
-             {"key", std::string(e.item.key_view())},
+             {"key", shown(e.item.key_view())},
              {"type", is_known_type(e.item.type_raw) ? json(item_type_name(e.item.type())) : json(nullptr)},
              {"type_code", e.item.type_raw},
              {"span", e.item.span},

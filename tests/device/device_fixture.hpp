@@ -51,6 +51,41 @@ class VirtualC3 {
   void burn(const std::string& field, uint64_t value);
 };
 
+// Records the order of flash operations and eFuse burns during a run.
+// Flash operations appear as 'F', eFuse burns (counted by the watched controller) as 'E'.
+class TracingFlash final : public chip::Flash {
+ public:
+  TracingFlash(chip::Flash& inner, std::string& trace) : inner_(inner), trace_(trace) {}
+  void watch(const efuse::Controller* efuses) {
+    efuses_ = efuses;
+    burns_seen_ = efuses ? efuses->burn_count() : 0;
+  }
+  void flush_burns() {
+    if (!efuses_) return;
+    for (; burns_seen_ < efuses_->burn_count(); ++burns_seen_) trace_ += 'E';
+  }
+  uint32_t size() const override { return inner_.size(); }
+  Status read(uint32_t a, MutableByteSpan out) override { return inner_.read(a, out); }
+  Status program(uint32_t a, ByteSpan data) override {
+    flush_burns();
+    ESPSEC_TRY(inner_.program(a, data));
+    trace_ += 'F';
+    return {};
+  }
+  Status erase_sector(uint32_t a) override {
+    flush_burns();
+    ESPSEC_TRY(inner_.erase_sector(a));
+    trace_ += 'F';
+    return {};
+  }
+
+ private:
+  chip::Flash& inner_;
+  std::string& trace_;
+  const efuse::Controller* efuses_ = nullptr;
+  uint64_t burns_seen_ = 0;
+};
+
 device::SecurityConfig no_security();
 device::SecurityConfig full_security(device::FlashEncryption mode = device::FlashEncryption::kRelease);
 

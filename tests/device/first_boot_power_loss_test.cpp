@@ -15,40 +15,6 @@
 namespace espsec::device {
 namespace {
 
-// Records the order of flash operations and eFuse burns during a run.
-class TracingFlash final : public chip::Flash {
- public:
-  TracingFlash(chip::Flash& inner, std::string& trace) : inner_(inner), trace_(trace) {}
-  void watch(const efuse::Controller* efuses) {
-    efuses_ = efuses;
-    burns_seen_ = efuses ? efuses->burn_count() : 0;
-  }
-  void flush_burns() {
-    if (!efuses_) return;
-    for (; burns_seen_ < efuses_->burn_count(); ++burns_seen_) trace_ += 'E';
-  }
-  uint32_t size() const override { return inner_.size(); }
-  Status read(uint32_t a, MutableByteSpan out) override { return inner_.read(a, out); }
-  Status program(uint32_t a, ByteSpan data) override {
-    flush_burns();
-    ESPSEC_TRY(inner_.program(a, data));
-    trace_ += 'F';
-    return {};
-  }
-  Status erase_sector(uint32_t a) override {
-    flush_burns();
-    ESPSEC_TRY(inner_.erase_sector(a));
-    trace_ += 'F';
-    return {};
-  }
-
- private:
-  chip::Flash& inner_;
-  std::string& trace_;
-  const efuse::Controller* efuses_ = nullptr;
-  uint64_t burns_seen_ = 0;
-};
-
 struct Sweep {
   size_t cut_points = 0;
   size_t booted = 0;
@@ -65,7 +31,7 @@ Sweep run_sweep(FlashEncryption mode, bool torn) {
   {
     test::VirtualC3 c3(test::full_security(mode));
     c3.install(bootloader, app);
-    TracingFlash tracing(c3.memory, trace);
+    test::TracingFlash tracing(c3.memory, trace);
     auto device = Device::attach(c3.config, tracing, std::make_unique<efuse::MemoryStorage>(c3.efuse_slot), c3.rng);
     EXPECT_TRUE(device);
     tracing.watch(&(*device)->efuses());

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <httplib.h>
@@ -29,11 +30,13 @@ class FixedClock final : public Clock {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ca_ = test::make_self_signed_ca("espsec test CA");
-    auto leaf = test::issue_cert(ca_, {"localhost", {"localhost"}, {"127.0.0.1"}});
-    std::tie(cert_, key_) = test::write_pem_pair(dir_.path(), "server", leaf);
+    ca_ = test::make_ca("espsec test CA");
+    const auto files =
+        test::write_pem_files(dir_.path(), "server", test::make_server_cert(*ca_, "localhost", {"localhost"}, {"127.0.0.1"}));
+    cert_ = files.cert;
+    key_ = files.key;
     ca_path_ = dir_ / "ca.pem";
-    test::write_bytes(ca_path_, as_bytes(ca_.cert_pem));
+    test::write_bytes(ca_path_, as_bytes(test::pem_of(ca_->cert)));
     auto store = Store::open(dir_ / "root");
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
@@ -79,7 +82,7 @@ class ServerTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  test::IssuedCert ca_ = test::make_self_signed_ca("unused");
+  std::optional<test::Issued> ca_;
   std::filesystem::path cert_, key_, ca_path_;
   FixedClock clock_;
   std::unique_ptr<Store> store_;

@@ -1,36 +1,25 @@
-// Test-only X.509 material made at run time: a CA and leaf certificates with chosen names and
-// validity, written as PEM files for TLS servers and clients on loopback.
+// TLS material for tests that run real servers on loopback, built on the certificate factory
+// (tests/certs/cert_factory.hpp): a CA, server certificates valid relative to now, PEM files.
 #pragma once
 
 #include <filesystem>
 #include <string>
-#include <vector>
 
-#include "crypto/pkey.hpp"
+#include "certs/cert_factory.hpp"
 
 namespace espsec::test {
 
-struct IssuedCert {
-  crypto::PrivateKey key;
-  std::string cert_pem;
+std::string pem_of(const certs::Certificate& cert);
+// A P-256 CA valid from an hour ago for a year.
+Issued make_ca(const std::string& common_name);
+// A P-256 server certificate for `dns` / `ips`, valid [now + from_s, now + to_s], signed by `ca`.
+Issued make_server_cert(const Issued& ca, const std::string& common_name, std::vector<std::string> dns,
+                        std::vector<std::string> ips, int64_t from_s = -3600, int64_t to_s = 30L * 86400);
+
+struct PemFiles {
+  std::filesystem::path cert;  // leaf certificate
+  std::filesystem::path key;   // PKCS#8 private key
 };
-
-struct CertSpec {
-  std::string common_name;
-  std::vector<std::string> dns_names;  // subjectAltName DNS entries
-  std::vector<std::string> ip_addresses;
-  long not_before_offset_s = -3600;  // relative to now
-  long not_after_offset_s = 30L * 24 * 3600;
-  bool is_ca = false;
-};
-
-IssuedCert make_self_signed_ca(const std::string& common_name);
-IssuedCert issue_cert(const IssuedCert& issuer, const CertSpec& spec);
-
-// Writes key and certificate (leaf then issuer chain) as PEM files; returns {cert, key} paths.
-std::pair<std::filesystem::path, std::filesystem::path> write_pem_pair(const std::filesystem::path& dir,
-                                                                       const std::string& stem,
-                                                                       const IssuedCert& cert,
-                                                                       const std::string& chain_pem = {});
+PemFiles write_pem_files(const std::filesystem::path& dir, const std::string& stem, const Issued& issued);
 
 }  // namespace espsec::test
