@@ -6,7 +6,7 @@
 #include <cstring>
 #include <map>
 
-#include "chip/flash_region.hpp"
+#include "chip/flash_window.hpp"
 
 namespace espsec::nvs {
 
@@ -60,7 +60,7 @@ Result<std::unique_ptr<Storage>> Storage::open(chip::Flash& flash, uint32_t offs
     return fail("nvs.partition_size",
                 "a writable NVS partition needs at least {} pages (0x3000 bytes); 0x{:x} can only be opened read-only",
                 kMinWritablePages, size);
-  ESPSEC_ASSIGN_OR_RETURN(chip::FlashRegion region, chip::FlashRegion::create(flash, offset, size));
+  ESPSEC_ASSIGN_OR_RETURN(chip::FlashWindow region, chip::FlashWindow::make(flash, offset, size));
 
   std::unique_ptr<Storage> s(new Storage());
   s->read_only_ = options.read_only;
@@ -68,7 +68,7 @@ Result<std::unique_ptr<Storage>> Storage::open(chip::Flash& flash, uint32_t offs
     ESPSEC_ASSIGN_OR_RETURN(Bytes copy, region.read_bytes(0, size));
     s->owned_flash_ = std::make_unique<chip::MemoryFlash>(std::move(copy));
   } else {
-    s->owned_flash_ = std::make_unique<chip::FlashRegion>(region);
+    s->owned_flash_ = std::make_unique<chip::FlashWindow>(region);
   }
   std::optional<EntryCipher> cipher;
   if (keys) {

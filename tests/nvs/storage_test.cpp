@@ -225,8 +225,8 @@ TEST(NvsStorage, PartitionGeometryIsChecked) {
   chip::MemoryFlash flash(4 * kPageSize);
   EXPECT_EQ(Storage::open(flash, 0, 2 * kPageSize, std::nullopt).error().code, "nvs.partition_size");
   EXPECT_EQ(Storage::open(flash, 0, 3 * kPageSize + 1, std::nullopt).error().code, "nvs.partition_size");
-  EXPECT_EQ(Storage::open(flash, 100, 3 * kPageSize, std::nullopt).error().code, "flash.region_unaligned");
-  EXPECT_EQ(Storage::open(flash, 2 * kPageSize, 3 * kPageSize, std::nullopt).error().code, "flash.region_range");
+  EXPECT_EQ(Storage::open(flash, 100, 3 * kPageSize, std::nullopt).error().code, "flash.unaligned");
+  EXPECT_EQ(Storage::open(flash, 2 * kPageSize, 3 * kPageSize, std::nullopt).error().code, "flash.out_of_range");
   EXPECT_TRUE(Storage::open(flash, 0, kPageSize, std::nullopt, OpenOptions{.read_only = true}));
   auto offset = Storage::open(flash, kPageSize, 3 * kPageSize, std::nullopt);
   ASSERT_TRUE(offset);
