@@ -183,6 +183,38 @@ TEST_F(OtaAgentTest, PreEncryptedImageIsDecryptedWhileStreaming) {
   EXPECT_EQ(r->boot->app->desc.version, "2.0.0");
 }
 
+TEST_F(OtaAgentTest, EciesImageDecryptedWithTheHmacUpEfuseKey) {
+  // The product's firmware derives its ECIES key from an eFuse key with purpose HMAC_UP, burned
+  // read-protected at the factory before the first boot (which locks RD_DIS): only the chip's
+  // HMAC engine sees it.
+  crypto::DeterministicRng rng(21);
+  const SecretBytes hmac_key = rng.secret(32);
+  c3_ = std::make_unique<test::VirtualC3>(secure_device());
+  c3_->install(test::signed_bootloader(), test::signed_app("1.0.0", 1));
+  {
+    auto device = c3_->attach();
+    auto batch = device->efuses().begin_batch();
+    auto block = batch.write_key_to_unused_block(efuse::KeyPurpose::kHmacUp, hmac_key);
+    ASSERT_TRUE(block) << block.error().message;
+    ASSERT_TRUE(batch.commit());
+    EXPECT_FALSE(device->efuses().block_readable(*block));
+  }
+  ASSERT_EQ(c3_->boot().status, BootStatus::kBooted);
+  const auto device_key = encimg::derive_ecies_device_key(hmac_key).value();
+  publish(test::signed_app("2.0.0", 2), "stable",
+          encimg::EncryptionKey::from_public_key(device_key.public_key()).value());
+  auto device = c3_->attach();
+  DeviceConfig config = device->config();
+  config.ota = OtaConfig{manifest_url(), "ca", "unused", "efuse-hmac"};
+  auto key = firmware_decryption_key(*device, config);
+  ASSERT_TRUE(key) << key.error().message;
+  ASSERT_TRUE(key->has_value());
+  device.reset();
+  auto r = update(ca_anchor(), 0, std::move(**key));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, UpdateStatus::kUpdated) << r->reason;
+}
+
 TEST_F(OtaAgentTest, NewAppThatCannotReachTheServerRollsBack) {
   publish(test::signed_app("2.0.0", 2));
   const std::string url = manifest_url();
