@@ -171,7 +171,7 @@ run() {  # NAME URL [wrk args...]
 run espsec_download "$espsec_url$image_path"
 # The store alone doing the check-ins' database work, one after another (bench/ota_store_bench.cpp).
 ESPSEC_BENCH_DIR=$work "$BENCH" --benchmark_filter='^BM_ota_store_checkin' --benchmark_min_time=2 \
-  --benchmark_out=store.csv --benchmark_out_format=csv >/dev/null
+  --benchmark_out=store.csv --benchmark_out_format=csv >/dev/null 2>store.err || { cat store.err >&2; exit 1; }
 run espsec_checkin "$espsec_url" -s checkin.lua
 run nginx_download "$nginx_url$image_path"
 run nginx_checkin "$nginx_url" -s checkin.lua
