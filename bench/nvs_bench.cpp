@@ -1,4 +1,4 @@
-// NVS benchmarks, each beside a baseline measured in the same run (docs/PERFORMANCE-nvs.md):
+// NVS benchmarks, each beside a baseline measured in the same run (docs/PERFORMANCE.md, "NVS"):
 //  - generating an encrypted partition from a 10,000-row CSV, as a library call and as the
 //    whole `espsec nvs encrypt` command; baselines: memcpy and raw XTS over the same entries,
 //    and starting the espsec process;

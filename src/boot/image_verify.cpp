@@ -96,19 +96,18 @@ Result<SignatureMatch> verify_signature_sector(ByteSpan sector, ByteSpan image_d
   return make_error(stage_code(furthest), fmt::format("{} ({})", stage_summary(furthest), details));
 }
 
-Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip, const VerifyOptions& options) {
-  const image::Chip* chip_desc = image::chip_by_id(chip.chip_id);
-  if (chip_desc == nullptr) return fail("image.chip_unknown", "chip id {} is not a chip espsec describes", chip.chip_id);
-  const bool is_app = options.role == image::Role::kApp;
+namespace {
 
-  ESPSEC_ASSIGN_OR_RETURN(const image::Header header, image::parse_header(flash));
-  ESPSEC_TRY(image::check_chip(header, chip, options.role));
+// verify_image after the image was parsed: every check from the segment rules on.
+Result<VerifiedImage> verify_parsed(image::ImageInfo parsed, ByteSpan flash, const image::Chip& chip_desc,
+                                    const image::ChipState& chip, const VerifyOptions& options) {
+  const bool is_app = options.role == image::Role::kApp;
   VerifiedImage out;
-  ESPSEC_ASSIGN_OR_RETURN(out.info, image::parse_image(flash));
+  out.info = std::move(parsed);
   const image::ImageInfo& info = out.info;
-  ESPSEC_TRY(image::check_segments(info, *chip_desc, options.role));
+  ESPSEC_TRY(image::check_segments(info, chip_desc, options.role));
   if (is_app && !info.segments.empty()) {
-    if (chip_desc->checks_efuse_block_revision) {
+    if (chip_desc.checks_efuse_block_revision) {
       const ByteSpan desc = info.segment_data(flash, 0);  // >= 256 bytes: check_segments
       ESPSEC_TRY(image::check_efuse_block_revision(load_le16(desc.data() + image::kAppDescMinEfuseBlkRevOffset),
                                                    load_le16(desc.data() + image::kAppDescMaxEfuseBlkRevOffset), chip));
@@ -144,6 +143,29 @@ Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip,
     out.length = info.image_length;
   }
   return out;
+}
+
+Result<const image::Chip*> describe(const image::ChipState& chip) {
+  const image::Chip* chip_desc = image::chip_by_id(chip.chip_id);
+  if (chip_desc == nullptr) return fail("image.chip_unknown", "chip id {} is not a chip espsec describes", chip.chip_id);
+  return chip_desc;
+}
+
+}  // namespace
+
+Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip, const VerifyOptions& options) {
+  ESPSEC_ASSIGN_OR_RETURN(const image::Chip* chip_desc, describe(chip));
+  ESPSEC_ASSIGN_OR_RETURN(const image::Header header, image::parse_header(flash));
+  ESPSEC_TRY(image::check_chip(header, chip, options.role));
+  ESPSEC_ASSIGN_OR_RETURN(image::ImageInfo info, image::parse_image(flash));
+  return verify_parsed(std::move(info), flash, *chip_desc, chip, options);
+}
+
+Result<VerifiedImage> verify_image(image::ImageInfo parsed, ByteSpan flash, const image::ChipState& chip,
+                                   const VerifyOptions& options) {
+  ESPSEC_ASSIGN_OR_RETURN(const image::Chip* chip_desc, describe(chip));
+  ESPSEC_TRY(image::check_chip(parsed.header, chip, options.role));
+  return verify_parsed(std::move(parsed), flash, *chip_desc, chip, options);
 }
 
 Result<std::vector<crypto::Sha256Digest>> signature_key_digests(const image::ImageInfo& info, ByteSpan image,

@@ -84,6 +84,10 @@ struct VerifiedImage {
 // One pass computes the checksum, simple hash and SHA-256 image digest.
 [[nodiscard]] Result<VerifiedImage> verify_image(ByteSpan flash, const image::ChipState& chip,
                                                  const VerifyOptions& options);
+// The same checks and result for an image the caller already parsed (`parsed` =
+// image::parse_image(flash)), without walking and hashing its bytes a second time.
+[[nodiscard]] Result<VerifiedImage> verify_image(image::ImageInfo parsed, ByteSpan flash, const image::ChipState& chip,
+                                                 const VerifyOptions& options);
 
 // First boot with Secure Boot v2 not yet enabled (ESP-IDF secure_boot.c
 // s_calculate_image_public_key_digests): the key digests of the image's signature blocks in

@@ -17,6 +17,11 @@ Status EncryptedFlash::read(uint32_t address, MutableByteSpan out) {
   // Whole blocks around the range; the flash size is a multiple of 16, so they stay inside.
   const uint32_t start = address & ~(kBlock - 1);
   const uint64_t end = align_up(uint64_t{address} + out.size(), kBlock);
+  // A block-aligned range (every image load) is decrypted where it lands, without copies.
+  if (start == address && end == uint64_t{address} + out.size()) {
+    ESPSEC_TRY(raw_.read(address, out));
+    return xts_.decrypt(address, out, out);
+  }
   Bytes cipher(static_cast<size_t>(end - start));
   ESPSEC_TRY(raw_.read(start, cipher));
   Bytes plain(cipher.size());

@@ -190,18 +190,19 @@ Result<std::optional<uint64_t>> plaintext_image_length(Device& device, uint32_t 
   options.role = role;
   options.partition_size = size;
   options.require_app_desc = false;
+  // Parsed (and hashed) once for both the key digests and the verification.
+  auto info = image::parse_image(bytes);
+  if (!info) return std::optional<uint64_t>();
   if (device.config().security.secure_boot) {
     // First boot: the digests just burned (or to be burned) are the bootloader's own keys; the
     // length only needs a structurally valid signed image, so verify against its own blocks.
-    auto info = image::parse_image(bytes);
-    if (!info) return std::optional<uint64_t>();
     auto digests = boot::signature_key_digests(*info, bytes, sbv2::Scheme::kRsa3072);
     if (!digests || digests->empty()) return std::optional<uint64_t>();
     boot::SecureBootConfig own;
     for (size_t i = 0; i < digests->size() && i < boot::kDigestSlots; ++i) own.key_digests[i] = (*digests)[i];
     options.secure_boot = own;
   }
-  auto verified = boot::verify_image(bytes, chip_state(device.efuses()), options);
+  auto verified = boot::verify_image(std::move(*info), bytes, chip_state(device.efuses()), options);
   if (!verified) return std::optional<uint64_t>();
   return std::optional<uint64_t>(verified->length);
 }

@@ -32,6 +32,7 @@ class FlashXts {
   [[nodiscard]] static Status check_range(uint32_t address, size_t length);
 
   // `address` and data length must be multiples of 16 (as the hardware and espsecure require).
+  // `in` and `out` may be the same buffer (each 128-byte unit is read before it is written).
   [[nodiscard]] Status encrypt(uint32_t address, ByteSpan in, MutableByteSpan out);
   [[nodiscard]] Status decrypt(uint32_t address, ByteSpan in, MutableByteSpan out);
 

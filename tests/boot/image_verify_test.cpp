@@ -224,6 +224,34 @@ TEST_F(BootTamper, UntouchedImageVerifies) {
   EXPECT_EQ(ok->secure_version, 1u);
 }
 
+// The overload for an already parsed image reaches the same verdict as parsing inside, for the
+// untouched image and a flipped byte in every region whose parse succeeds.
+TEST_F(BootTamper, PreParsedImageGivesTheSameVerdict) {
+  const VerifyOptions options = signed_options(image::Role::kApp, 0x10000, config_);
+  auto both = [&](const Bytes& bytes) {
+    auto info = image::parse_image(bytes);
+    if (!info) return std::string("unparsed");
+    const auto parsed = verify_image(std::move(*info), bytes, c3_state(), options);
+    EXPECT_EQ(code_of(parsed), code_of(verify(bytes)));
+    if (parsed) {
+      EXPECT_EQ(parsed->length, verify(bytes)->length);
+    }
+    return code_of(parsed);
+  };
+  EXPECT_EQ(both(signed_image_), "ok");
+  size_t checked = 0;
+  for (size_t offset = 0; offset < signed_image_.size(); offset += 61) {
+    Bytes copy = signed_image_;
+    copy[offset] ^= 0x01;
+    checked += both(copy) != "unparsed";
+  }
+  EXPECT_GT(checked, 100u);
+  image::ChipState other = c3_state();
+  other.chip_id = 0x77;
+  EXPECT_EQ(code_of(verify_image(*image::parse_image(signed_image_), signed_image_, other, options)),
+            "image.chip_unknown");
+}
+
 TEST_F(BootTamper, ImageHeaderFields) {
   EXPECT_EQ(flipped(0), "image.magic");
   EXPECT_EQ(flipped(1, 0x10), "image.segment_count");

@@ -97,6 +97,20 @@ TEST(EncryptedFlash, ReadsAnyRangeWritesOnlySixteenByteBlocks) {
   EXPECT_EQ(view.read(64 * kSectorSize - 1, out).error().code, "flash.out_of_range");
 }
 
+// Block-aligned reads (decrypted in the caller's buffer) and unaligned ones (decrypted around
+// the range) see the same plaintext; a failed read of either kind reports the range.
+TEST(EncryptedFlash, AlignedAndUnalignedReadsAgree) {
+  MemoryFlash raw(64 * kSectorSize);
+  EncryptedFlash view(raw, test_key());
+  const Bytes plain = pattern(3 * kSectorSize, 9);
+  ASSERT_TRUE(view.program(0x2000, plain));
+  EXPECT_EQ(*view.read_bytes(0x2000, static_cast<uint32_t>(plain.size())), plain);
+  EXPECT_EQ(*view.read_bytes(0x2010, 0x30), Bytes(plain.begin() + 0x10, plain.begin() + 0x40));
+  EXPECT_EQ(*view.read_bytes(0x2011, 0x2F), Bytes(plain.begin() + 0x11, plain.begin() + 0x40));
+  Bytes out(32);
+  EXPECT_EQ(view.read(64 * kSectorSize - 16, out).error().code, "flash.out_of_range");
+}
+
 TEST(EncryptedFlash, EraseShowsAsNoiseThroughTheView) {
   MemoryFlash raw(4 * kSectorSize);
   EncryptedFlash view(raw, test_key());

@@ -62,6 +62,22 @@ TEST(FlashXts, SplitWritesEqualOneWrite) {
   EXPECT_EQ(whole, parts);
 }
 
+// In place (in == out) gives what separate buffers give, for whole and partial units.
+TEST(FlashXts, InPlaceEqualsSeparateBuffers) {
+  auto xts = FlashXts::from_key_file_bytes(SecretBytes::copy_of(iota_bytes(32, 3)));
+  ASSERT_TRUE(xts);
+  const Bytes plain = iota_bytes(512, 7);
+  for (const uint32_t address : {0x1000u, 0x1010u, 0x1070u}) {
+    Bytes separate(plain.size());
+    ASSERT_TRUE(xts->encrypt(address, plain, separate));
+    Bytes in_place = plain;
+    ASSERT_TRUE(xts->encrypt(address, in_place, in_place));
+    EXPECT_EQ(in_place, separate) << address;
+    ASSERT_TRUE(xts->decrypt(address, in_place, in_place));
+    EXPECT_EQ(in_place, plain) << address;
+  }
+}
+
 TEST(FlashXts, RejectsBadKeysAddressesAndLengths) {
   EXPECT_EQ(FlashXts::from_key_file_bytes(SecretBytes(24)).error().message,
             "AES_XTS supports only 128, 256, and 512-bit keys. Provided key is 192 bits.");
