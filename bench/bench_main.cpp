@@ -1,5 +1,4 @@
-// The espsec_bench entry point: runs every registered benchmark, then each group's summary;
-// `espsec_bench --ota-publish ...` instead prepares the update-server load benchmark.
+// The espsec_bench entry point: runs every registered benchmark, then each group's summary.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -7,7 +6,6 @@
 #include <vector>
 
 #include "bench_report.hpp"
-#include "ota_publish.hpp"
 
 namespace espsec::bench {
 namespace {
@@ -46,7 +44,6 @@ bool add_summary(std::function<void(const Timings&)> summary) {
 }  // namespace espsec::bench
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "--ota-publish") return espsec::bench::ota_publish(argc - 2, argv + 2);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   espsec::bench::CollectingReporter reporter;

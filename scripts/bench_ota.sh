@@ -53,7 +53,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
   -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
 "$ESPSEC" image new -c esp32c3 --project bench --version 2.0.0 --size "$IMAGE_SIZE" image.bin >/dev/null
 "$ESPSEC" ota product --root store bench >/dev/null
-image_path=$("$BENCH" --ota-publish store bench stable image.bin)
+"$ESPSEC" ota publish --root store --product bench --channel stable image.bin >/dev/null
+image_path=/v1/images/$(sha256sum image.bin | cut -d' ' -f1).bin
 image_bytes=$(stat -c %s image.bin)
 chmod -R a+rX store/images
 
