@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "cli/https.hpp"
 #include "core/file_io.hpp"
 #include "crypto/random.hpp"
 #include "device/app_nvs.hpp"
@@ -180,7 +181,8 @@ Result<ServerLink> connect_server(const OtaConfig& ota, ByteSpan trust, const Cl
   const auto location = manifest_location(url);
   if (!location) return fail("device.config_ota", "{} is not a channel manifest URL", ota.url);
   ESPSEC_ASSIGN_OR_RETURN(auto anchor, load_trust_anchor(ota.trust, trust));
-  ESPSEC_ASSIGN_OR_RETURN(auto transport, ota::connect_https(url, std::move(anchor), clock));
+  ESPSEC_ASSIGN_OR_RETURN(const ota::HttpsApi* net, https());
+  ESPSEC_ASSIGN_OR_RETURN(auto transport, net->connect(url, std::move(anchor), clock));
   return ServerLink{std::move(transport), *location};
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "cli/https.hpp"
 #include "core/file_io.hpp"
 #include "crypto/pkey.hpp"
 #include "format/sbv2.hpp"
@@ -27,7 +28,8 @@ namespace fs = std::filesystem;
 Status serve(const fs::path& root, const ota::ServerOptions& options) {
   ESPSEC_ASSIGN_OR_RETURN(auto store, ota::Store::open(root));
   static SystemClock clock;
-  ESPSEC_ASSIGN_OR_RETURN(auto server, ota::Server::create(*store, options, clock, [](const std::string& line) {
+  ESPSEC_ASSIGN_OR_RETURN(const ota::HttpsApi* net, https());
+  ESPSEC_ASSIGN_OR_RETURN(auto server, net->create_server(*store, options, clock, [](const std::string& line) {
                             fmt::print("{}\n", line);
                             std::fflush(stdout);
                           }));

@@ -76,7 +76,9 @@ bool string_field(const json& j, const char* key, std::string& out, size_t max_l
 
 }  // namespace
 
-struct Server::Impl {
+namespace {
+
+struct State {
   Store& store;
   ServerOptions options;
   const Clock& clock;
@@ -84,7 +86,7 @@ struct Server::Impl {
   std::unique_ptr<httplib::SSLServer> http;
   int port = 0;
 
-  Impl(Store& s, ServerOptions o, const Clock& c, LogSink l) : store(s), options(std::move(o)), clock(c), log(std::move(l)) {}
+  State(Store& s, ServerOptions o, const Clock& c, LogSink l) : store(s), options(std::move(o)), clock(c), log(std::move(l)) {}
 
   void routes() {
     auto& svr = *http;
@@ -197,12 +199,37 @@ struct Server::Impl {
   }
 };
 
-Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Server::~Server() { stop(); }
+class HttpsServer final : public Server {
+ public:
+  explicit HttpsServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+  ~HttpsServer() override { stop(); }
+
+  Result<int> bind() override {
+    auto& http = *state_->http;
+    if (state_->options.port == 0) {
+      const int port = http.bind_to_any_port(state_->options.host);
+      if (port <= 0) return fail("ota.bind", "cannot listen on {}", state_->options.host);
+      state_->port = port;
+    } else {
+      if (!http.bind_to_port(state_->options.host, state_->options.port))
+        return fail("ota.bind", "cannot listen on {}:{}", state_->options.host, state_->options.port);
+      state_->port = state_->options.port;
+    }
+    return state_->port;
+  }
+
+  void run() override { state_->http->listen_after_bind(); }
+  void stop() override { state_->http->stop(); }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace
 
 Result<std::unique_ptr<Server>> Server::create(Store& store, const ServerOptions& options, const Clock& clock,
                                                LogSink log) {
-  auto impl = std::make_unique<Impl>(store, options, clock, std::move(log));
+  auto impl = std::make_unique<State>(store, options, clock, std::move(log));
   std::string tls_error;
   const auto cert = options.certificate.string();
   const auto key = options.private_key.string();
@@ -227,27 +254,7 @@ Result<std::unique_ptr<Server>> Server::create(Store& store, const ServerOptions
   const size_t threads = options.worker_threads;
   impl->http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl->routes();
-  return std::unique_ptr<Server>(new Server(std::move(impl)));
-}
-
-Result<int> Server::bind() {
-  auto& http = *impl_->http;
-  if (impl_->options.port == 0) {
-    const int port = http.bind_to_any_port(impl_->options.host);
-    if (port <= 0) return fail("ota.bind", "cannot listen on {}", impl_->options.host);
-    impl_->port = port;
-  } else {
-    if (!http.bind_to_port(impl_->options.host, impl_->options.port))
-      return fail("ota.bind", "cannot listen on {}:{}", impl_->options.host, impl_->options.port);
-    impl_->port = impl_->options.port;
-  }
-  return impl_->port;
-}
-
-void Server::run() { impl_->http->listen_after_bind(); }
-
-void Server::stop() {
-  if (impl_ && impl_->http) impl_->http->stop();
+  return std::unique_ptr<Server>(std::make_unique<HttpsServer>(std::move(impl)));
 }
 
 }  // namespace espsec::ota

@@ -38,18 +38,13 @@ class Server {
  public:
   [[nodiscard]] static Result<std::unique_ptr<Server>> create(Store& store, const ServerOptions& options,
                                                               const Clock& clock, LogSink log);
-  ~Server();
+  virtual ~Server() = default;
 
   // Binds the listening socket; returns the port (useful with port 0).
-  [[nodiscard]] Result<int> bind();
+  [[nodiscard]] virtual Result<int> bind() = 0;
   // Serves until stop(); call after bind().
-  void run();
-  void stop();
-
- private:
-  struct Impl;
-  explicit Server(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  virtual void run() = 0;
+  virtual void stop() = 0;
 };
 
 }  // namespace espsec::ota
