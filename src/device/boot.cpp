@@ -466,7 +466,6 @@ class PowerOn {
   // rollback checkpoint.
   Status app_startup(const LoadedImage& app, chip::Flash* otadata, const ota::Config& ota_config) {
     efuse::Controller& efuses = device_.efuses();
-    const SecurityConfig& config = device_.config().security;
     const image::AppDesc& desc = *app.verified.info.app_desc;
     log_.info("app_init", "Application information:");
     log_.info("app_init", "Project name:     " + desc.project_name);
@@ -483,13 +482,6 @@ class PowerOn {
     }
     ESPSEC_TRY(secure_boot_init_checks());
     ESPSEC_TRY(rom_download_mode_checks());
-    if (config.anti_rollback && desc.secure_version < efuses.secure_version()) {
-      log_.error("app_init", "Incorrect secure version of app");
-      halt(BootStatus::kAppAborted, "anti_rollback.app_startup",
-           fmt::format("the app aborted: its secure_version {} is below the eFuse secure version {}",
-                       desc.secure_version, efuses.secure_version()));
-      return {};
-    }
     if (otadata && booted_->slot.kind == AppSlot::Kind::kOta) {
       ESPSEC_ASSIGN_OR_RETURN(auto pair, ota::read_otadata(*otadata));
       auto state = ota::slot_state(pair, booted_->slot.ota, layout_);
@@ -633,7 +625,6 @@ std::string_view to_string(BootStatus status) {
     case BootStatus::kPartitionTable: return "partition_table";
     case BootStatus::kSecurityEnable: return "security_enable";
     case BootStatus::kNoBootableApp: return "no_bootable_app";
-    case BootStatus::kAppAborted: return "app_aborted";
   }
   return "?";
 }
@@ -646,7 +637,6 @@ int exit_code(const BootReport& report) {
     case BootStatus::kPartitionTable: return kExitPartitionTable;
     case BootStatus::kSecurityEnable: return kExitSecurityEnable;
     case BootStatus::kNoBootableApp: return refusal_exit_code(report.code);
-    case BootStatus::kAppAborted: return kExitAppAborted;
   }
   return kExitAppImageInvalid;
 }

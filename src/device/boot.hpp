@@ -38,7 +38,6 @@ enum class BootStatus {
   kPartitionTable,    // bootloader: the partition table does not verify
   kSecurityEnable,    // bootloader: first-boot security enablement failed and it halted
   kNoBootableApp,     // bootloader: every candidate app was refused
-  kAppAborted,        // app startup aborted (e.g. its secure version is below the eFuse)
 };
 
 // Process exit codes of `espsec device boot`, one per outcome (0 = an app booted). Refusals
@@ -54,7 +53,6 @@ inline constexpr int kExitAppSecureVersion = 32;
 inline constexpr int kExitAppTooLarge = 33;
 inline constexpr int kExitNoAppPartition = 34;
 inline constexpr int kExitAppPlaintextOnEncrypted = 35;
-inline constexpr int kExitAppAborted = 36;
 
 struct BootedApp {
   std::string label;

@@ -3,7 +3,6 @@
 // on every run.
 #pragma once
 
-#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,10 +21,6 @@ class BootLog {
   void reset() { millis_ = 0; }
 
   const std::vector<std::string>& lines() const { return lines_; }
-  bool contains(std::string_view text) const {
-    return std::any_of(lines_.begin(), lines_.end(),
-                       [&](const std::string& l) { return l.find(text) != std::string::npos; });
-  }
 
  private:
   void add(char level, std::string_view tag, std::string message) {

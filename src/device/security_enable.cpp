@@ -1,5 +1,6 @@
 #include "device/security_enable.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <variant>

@@ -140,20 +140,6 @@ Result<std::optional<Release>> Store::latest(const std::string& product, const s
   return std::optional<Release>(release_from(st));
 }
 
-Result<std::vector<Release>> Store::releases(const std::string& product) {
-  std::lock_guard lock(mutex_);
-  ESPSEC_ASSIGN_OR_RETURN(
-      auto st, db_.prepare(fmt::format("SELECT {} FROM releases WHERE product = ?1 ORDER BY id", kReleaseColumns)));
-  st.bind(1, product);
-  std::vector<Release> out;
-  for (;;) {
-    ESPSEC_ASSIGN_OR_RETURN(const bool row, st.step());
-    if (!row) break;
-    out.push_back(release_from(st));
-  }
-  return out;
-}
-
 Status Store::check_in(const DeviceRecord& d) {
   if (!valid_name(d.id)) return fail("ota.device_id", "invalid device id");
   std::lock_guard lock(mutex_);

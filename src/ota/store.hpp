@@ -72,7 +72,6 @@ class Store {
   // Stores the image bytes (content-addressed) then records the release.
   [[nodiscard]] Status publish(const Release& release, ByteSpan served_bytes);
   [[nodiscard]] Result<std::optional<Release>> latest(const std::string& product, const std::string& channel);
-  [[nodiscard]] Result<std::vector<Release>> releases(const std::string& product);
 
   [[nodiscard]] Status check_in(const DeviceRecord& device);
   [[nodiscard]] Status add_report(const Report& report);
